@@ -1,0 +1,131 @@
+"""Agents (the users of Frontdesk), their roles, support groups with tiers, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Administrator"
+    AGENT = "agent", "Agent"
+    LIGHT = "light", "Light agent (read and note only)"
+
+
+class Tier(models.IntegerChoices):
+    L1 = 1, "Tier 1"
+    L2 = 2, "Tier 2"
+    L3 = 3, "Tier 3"
+
+
+class Group(models.Model):
+    """A support team tickets are routed to; ``tier`` orders escalation (1 → 2 → 3)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.L1)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tier", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tier__in=[1, 2, 3]), name="group_tier_valid")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentManager(BaseUserManager["Agent"]):
+    def create_user(self, email: str, password: str | None = None, **fields) -> Agent:
+        agent = self.model(email=self.normalize_email(email).lower(), **fields)
+        agent.set_password(password)
+        agent.save(using=self._db)
+        return agent
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> Agent:
+        fields["role"] = Role.ADMIN
+        return self.create_user(email, password, **fields)
+
+
+class Agent(AbstractBaseUser):
+    """A person working in the helpdesk. Permissions follow from ``role`` alone."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.AGENT)
+    groups = models.ManyToManyField(Group, related_name="agents", blank=True)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    objects = AgentManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="agent_role_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_light(self) -> bool:
+        return self.role == Role.LIGHT
+
+    # Django admin integration: administrators manage everything there, nobody else enters.
+    @property
+    def is_staff(self) -> bool:
+        return self.is_active and self.is_admin
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.is_staff
+
+    def has_perm(self, perm: str, obj=None) -> bool:
+        return self.is_staff
+
+    def has_perms(self, perm_list, obj=None) -> bool:
+        return self.is_staff
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_staff
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.name.split(" ")[0] if self.name else self.email
+
+
+def hash_token(raw: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough and keeps lookups indexable.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API; only its SHA-256 is stored."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise a token.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.agent.email})"

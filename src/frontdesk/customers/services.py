@@ -1,0 +1,223 @@
+"""Writes on customers and organizations."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+
+from frontdesk.core.errors import Conflict, InvalidInput
+
+from .models import ContactKind, ContactPoint, Customer, Organization
+
+CUSTOMER_FIELDS = {"name", "organization", "locale", "time_zone", "address", "preferences",
+                   "plan", "notes"}
+ORGANIZATION_FIELDS = {"name", "external_id", "domains", "plan", "notes"}
+
+
+def normalize_contact(*, kind: str, value: str) -> str:
+    value = value.strip()
+    if kind == ContactKind.EMAIL:
+        value = value.lower()
+        try:
+            validate_email(value)
+        except ValidationError as exc:
+            raise InvalidInput(f"{value!r} is not a valid email address.") from exc
+    elif kind == ContactKind.PHONE:
+        digits = re.sub(r"[^\d+]", "", value)
+        if not re.fullmatch(r"\+?\d{4,20}", digits):
+            raise InvalidInput(f"{value!r} is not a valid phone number.")
+        value = digits
+    elif kind == ContactKind.EXTERNAL:
+        if not value:
+            raise InvalidInput("An external id cannot be empty.")
+    else:
+        raise InvalidInput(f"Unknown contact kind {kind!r}.")
+    return value
+
+
+def check_customer_fields(fields: dict) -> None:
+    if unknown := set(fields) - CUSTOMER_FIELDS:
+        raise InvalidInput(f"Unknown customer fields: {', '.join(sorted(unknown))}.")
+    if tz := fields.get("time_zone"):
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput(f"Unknown time zone {tz!r}.", code="invalid_time_zone") from exc
+    if "preferences" in fields and not isinstance(fields["preferences"], dict):
+        raise InvalidInput("Preferences must be an object of key/value pairs.")
+
+
+def _contact_points(
+    emails: Iterable[str], phones: Iterable[str], external_ids: Iterable[str]
+) -> list[tuple[str, str]]:
+    points = []
+    for kind, values in (
+        (ContactKind.EMAIL, emails), (ContactKind.PHONE, phones), (ContactKind.EXTERNAL, external_ids)
+    ):
+        for value in values:
+            normalized = normalize_contact(kind=kind, value=value)
+            if (kind, normalized) not in points:
+                points.append((kind, normalized))
+    return points
+
+
+def _add_contact_points(customer: Customer, points: list[tuple[str, str]]) -> None:
+    taken = ContactPoint.objects.filter(
+        models.Q(*[models.Q(kind=k, value=v) for k, v in points], _connector=models.Q.OR)
+    ).exclude(customer=customer) if points else ContactPoint.objects.none()
+    if clash := taken.first():
+        raise Conflict(
+            f"{clash.value} already belongs to customer {clash.customer_id}.",
+            code="contact_point_taken",
+        )
+    has_primary = {k for k in customer.contact_points.filter(is_primary=True).values_list("kind", flat=True)}
+    for kind, value in points:
+        _, created = ContactPoint.objects.get_or_create(
+            customer=customer, kind=kind, value=value,
+            defaults={"is_primary": kind not in has_primary},
+        )
+        has_primary.add(kind)
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    name: str = "",
+    emails: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    external_ids: Iterable[str] = (),
+    **fields,
+) -> Customer:
+    check_customer_fields(fields)
+    points = _contact_points(emails, phones, external_ids)
+    customer = Customer.objects.create(name=name.strip(), **fields)
+    try:
+        with transaction.atomic():
+            _add_contact_points(customer, points)
+    except IntegrityError as exc:  # a concurrent create took the same address
+        raise Conflict("A contact point of this customer was just taken.", code="contact_point_taken") from exc
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    customer: Customer,
+    add_emails: Iterable[str] = (),
+    add_phones: Iterable[str] = (),
+    add_external_ids: Iterable[str] = (),
+    **fields,
+) -> Customer:
+    check_customer_fields(fields)
+    for field, value in fields.items():
+        setattr(customer, field, value.strip() if field == "name" else value)
+    customer.save()
+    _add_contact_points(customer, _contact_points(add_emails, add_phones, add_external_ids))
+    return customer
+
+
+def customer_get_or_create_by_email(*, email: str, name: str = "") -> Customer:
+    """The customer owning this address (following merges), or a new one."""
+    email = normalize_contact(kind=ContactKind.EMAIL, value=email)
+    point = ContactPoint.objects.select_related("customer").filter(
+        kind=ContactKind.EMAIL, value=email
+    ).first()
+    if point:
+        return point.customer
+    try:
+        with transaction.atomic():
+            return customer_create(name=name, emails=[email])
+    except Conflict:  # created concurrently: take theirs
+        return ContactPoint.objects.get(kind=ContactKind.EMAIL, value=email).customer
+
+
+def _repoint_references(model: type[models.Model], *, source, target) -> None:
+    """Point every foreign key to ``source`` at ``target`` instead.
+
+    Generic over ``_meta.related_objects`` so that apps built on top (tickets, goodwill…)
+    follow a merge without this app importing them.
+    """
+    for relation in model._meta.related_objects:
+        if relation.many_to_many or not relation.concrete or relation.related_model is model:
+            continue
+        relation.related_model._base_manager.filter(**{relation.field.name: source}).update(
+            **{relation.field.name: target}
+        )
+
+
+@transaction.atomic
+def customer_merge(*, source: Customer, target: Customer) -> Customer:
+    """Fold ``source`` into ``target``: contact points, tickets and history move; source remains
+    as a pointer so old links resolve."""
+    if source.pk == target.pk:
+        raise InvalidInput("A customer cannot be merged into itself.")
+    if source.merged_into_id:
+        raise Conflict("This customer was already merged.", code="already_merged")
+    _repoint_references(Customer, source=source, target=target)
+    for field in ("locale", "time_zone", "address", "plan", "organization"):
+        if not getattr(target, field) and getattr(source, field):
+            setattr(target, field, getattr(source, field))
+    target.preferences = {**source.preferences, **target.preferences}
+    if source.notes:
+        target.notes = "\n\n".join(filter(None, [target.notes, source.notes]))
+    target.save()
+    Customer.objects.filter(pk=source.pk).update(merged_into=target)
+    source.refresh_from_db()
+    return target
+
+
+def customer_delete(*, customer: Customer) -> None:
+    try:
+        with transaction.atomic():
+            customer.delete()
+    except models.ProtectedError as exc:
+        raise Conflict(
+            "This customer has tickets; merge them into another customer instead.",
+            code="customer_has_tickets",
+        ) from exc
+
+
+def check_organization_fields(fields: dict) -> None:
+    if unknown := set(fields) - ORGANIZATION_FIELDS:
+        raise InvalidInput(f"Unknown organization fields: {', '.join(sorted(unknown))}.")
+    if "name" in fields and not str(fields["name"]).strip():
+        raise InvalidInput("An organization needs a name.")
+    if "domains" in fields:
+        fields["domains"] = sorted({d.strip().lower() for d in fields["domains"] if d.strip()})
+
+
+def organization_create(*, name: str, **fields) -> Organization:
+    fields["name"] = name
+    check_organization_fields(fields)
+    return Organization.objects.create(**{**fields, "name": name.strip()})
+
+
+def organization_update(*, organization: Organization, **fields) -> Organization:
+    check_organization_fields(fields)
+    for field, value in fields.items():
+        setattr(organization, field, value)
+    organization.save()
+    return organization
+
+
+@transaction.atomic
+def organization_merge(*, source: Organization, target: Organization) -> Organization:
+    if source.pk == target.pk:
+        raise InvalidInput("An organization cannot be merged into itself.")
+    if source.merged_into_id:
+        raise Conflict("This organization was already merged.", code="already_merged")
+    _repoint_references(Organization, source=source, target=target)
+    target.domains = sorted(set(target.domains) | set(source.domains))
+    target.save()
+    Organization.objects.filter(pk=source.pk).update(merged_into=target)
+    return target
+
+
+def organization_delete(*, organization: Organization) -> None:
+    """Delete an organization; its customers stay, without an organization."""
+    organization.delete()

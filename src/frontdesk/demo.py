@@ -1,0 +1,180 @@
+"""Idempotent, realistic demo data for ``frontdesk demo``, written through the services.
+
+Demo passwords are generated on first load and kept in FRONTDESK_HOME/demo-logins.json
+(mode 0600), so nothing secret is in the repository and every run prints the same logins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from frontdesk.accounts.models import Agent
+from frontdesk.accounts.services import agent_create, group_get_or_create, token_create
+from frontdesk.customers.models import Customer
+from frontdesk.customers.services import customer_create, organization_create
+from frontdesk.tickets import services as tickets
+from frontdesk.tickets.models import Channel, Status, Ticket
+
+AGENTS = [
+    ("admin@demo.frontdesk.test", "Ada Admin", "admin", []),
+    ("sam@demo.frontdesk.test", "Sam Support", "agent", ["Support L1"]),
+    ("tara@demo.frontdesk.test", "Tara Technical", "agent", ["Technical L2", "Support L1"]),
+    ("bill@demo.frontdesk.test", "Bill Billing", "agent", ["Billing"]),
+    ("lee@demo.frontdesk.test", "Lee Light", "light", ["Support L1"]),
+]
+GROUP_TIERS = {"Support L1": 1, "Billing": 1, "Technical L2": 2, "Engineering L3": 3}
+
+CUSTOMERS = [
+    ("Maria Lopez", "maria.lopez@example.com", "+34 612 345 678", "Europe/Madrid", "Premium", "Lopez Travel"),
+    ("John Smith", "john.smith@example.org", "", "America/New_York", "Standard", None),
+    ("Aiko Tanaka", "aiko@example.jp", "+81 90 1234 5678", "Asia/Tokyo", "Premium", "Lopez Travel"),
+    ("Peter Novak", "peter.novak@example.cz", "", "Europe/Prague", "Standard", None),
+    ("Fatima Khan", "fatima.khan@example.co.uk", "+44 7700 900123", "Europe/London", "Standard", None),
+]
+
+# (subject, customer index, group, first message, then: list of steps, final status)
+TICKETS = [
+    ("Charged twice for my March invoice", 0, "Billing",
+     "Hi, my card was charged twice for invoice 2031 this month. Can you refund one?",
+     [("reply", "Sorry about that, Maria! I can see both charges and have started the refund."),
+      ("note", "Refund of 49.00 EUR issued in the billing system, ref RF-88213.")], Status.PENDING),
+    ("App crashes when I upload a photo", 1, "Technical L2",
+     "Every time I attach a photo from my phone the app closes. iPhone 15, latest version.",
+     [("note", "Reproduced on iOS 18.1 with HEIC images; engineering ticket ENG-412.")], Status.ON_HOLD),
+    ("How do I change my delivery address?", 2, "Support L1",
+     "I moved last week. Where can I change the address for my next delivery?",
+     [("reply", "You can change it under Account → Addresses; I've updated the next order for you."),
+      ("customer", "Thank you, that worked!")], Status.SOLVED),
+    ("Password reset email never arrives", 3, "Support L1",
+     "I requested a reset three times but nothing arrives, not even in spam.", [], Status.NEW),
+    ("Repair status for my tablet", 4, "Technical L2",
+     "I sent my tablet for repair two weeks ago. Is there any news?",
+     [("reply", "The depot received it on Friday; the screen is being replaced this week.")], Status.OPEN),
+    ("Cancel my subscription", 1, "Billing",
+     "Please cancel my subscription at the end of this period.",
+     [("reply", "Done: your subscription ends on the 30th and you won't be charged again.")],
+     Status.CLOSED),
+]
+
+
+def _logins_file():
+    return settings.FRONTDESK_HOME / "demo-logins.json"
+
+
+def _stored_logins() -> dict:
+    path = _logins_file()
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save_logins(logins: dict) -> None:
+    path = _logins_file()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(logins, handle, indent=2)
+
+
+def _ensure_agents(logins: dict) -> dict[str, Agent]:
+    agents = {}
+    for email, name, role, groups in AGENTS:
+        for group in groups:
+            group_get_or_create(name=group, tier=GROUP_TIERS[group])
+        agent = Agent.objects.filter(email=email).first()
+        if agent is None:
+            password = logins.get(email, {}).get("password") or secrets.token_urlsafe(12)
+            agent = agent_create(email=email, name=name, role=role, password=password, group_names=groups)
+            logins[email] = {"name": name, "role": role, "password": password}
+        agents[email] = agent
+    for name, tier in GROUP_TIERS.items():
+        group_get_or_create(name=name, tier=tier)
+    return agents
+
+
+def _ensure_customers() -> list[Customer]:
+    customers = []
+    organizations = {}
+    for name, email, phone, tz, plan, org_name in CUSTOMERS:
+        customer = Customer.objects.filter(contact_points__value=email).first()
+        if customer is None:
+            org = None
+            if org_name:
+                org = organizations.get(org_name) or organization_create(name=org_name, plan=plan)
+                organizations[org_name] = org
+            customer = customer_create(
+                name=name, emails=[email], phones=[phone] if phone else [], time_zone=tz, plan=plan,
+                organization=org, locale="en", preferences={"contact": "email"},
+            )
+        elif customer.organization:
+            organizations[customer.organization.name] = customer.organization
+        customers.append(customer)
+    return customers
+
+
+def _ensure_tickets(agents: dict[str, Agent], customers: list[Customer]) -> None:
+    if Ticket.objects.filter(requester__in=customers).exists():
+        return
+    groups = {g.name: g for g in agents["tara@demo.frontdesk.test"].groups.all()}
+    groups.update({g.name: g for g in agents["bill@demo.frontdesk.test"].groups.all()})
+    responder = {"Billing": agents["bill@demo.frontdesk.test"],
+                 "Technical L2": agents["tara@demo.frontdesk.test"],
+                 "Support L1": agents["sam@demo.frontdesk.test"]}
+    for subject, who, group_name, body, steps, final in TICKETS:
+        customer = customers[who]
+        agent = responder[group_name]
+        ticket = tickets.ticket_create(
+            subject=subject, requester=customer, body=body, channel=Channel.EMAIL,
+            group=groups[group_name], tags=["demo"],
+        )
+        if final != Status.NEW:
+            tickets.ticket_assign(ticket=ticket, actor=agent, assignee=agent)
+        for kind, text in steps:
+            if kind == "reply":
+                tickets.ticket_reply(ticket=ticket, author=agent, body=text)
+            elif kind == "note":
+                tickets.ticket_add_note(ticket=ticket, author=agent, body=text)
+            else:
+                tickets.ticket_receive_customer_message(ticket=ticket, customer=customer, body=text)
+        ticket.refresh_from_db()
+        path = {Status.CLOSED: [Status.SOLVED, Status.CLOSED]}.get(final, [final])
+        for status in path:
+            if status != ticket.status:
+                tickets.ticket_set_status(ticket=ticket, actor=agent, status=status)
+                ticket.refresh_from_db()
+    # Age the demo a little so lists have a realistic spread of times.
+    for offset, ticket in enumerate(Ticket.objects.filter(requester__in=customers).order_by("pk")):
+        moved = timezone.now() - timedelta(hours=6 * (len(TICKETS) - offset))
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=moved)
+
+
+@transaction.atomic
+def load_demo() -> dict:
+    """Create the demo (once) and return the logins, including a fresh API token."""
+    logins = _stored_logins()
+    agents = _ensure_agents(logins)
+    customers = _ensure_customers()
+    _ensure_tickets(agents, customers)
+    if "api_token" not in logins:
+        logins["api_token"] = token_create(agent=agents["admin@demo.frontdesk.test"], name="demo")
+    _save_logins(logins)
+    return logins
+
+
+def print_welcome(*, base_url: str, logins: dict) -> None:
+    print("\nFrontdesk demo is ready.\n")
+    print(f"  API docs     {base_url}/api/v1/docs")
+    print(f"  OpenAPI      {base_url}/api/v1/openapi.json")
+    print(f"  Admin        {base_url}/admin/")
+    print(f"  Health       {base_url}/healthz\n")
+    print("  Logins (also in FRONTDESK_HOME/demo-logins.json):")
+    for email, login in logins.items():
+        if isinstance(login, dict):
+            print(f"    {login['role']:<6} {email:<30} {login['password']}")
+    print(f"\n  API token (admin): {logins['api_token']}")
+    print(f'  Try: curl -H "Authorization: Bearer {logins["api_token"]}" {base_url}/api/v1/tickets\n',
+          flush=True)

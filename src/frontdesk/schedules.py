@@ -1,0 +1,12 @@
+"""The one list of due-time columns the scheduler watches (see frontdesk/core/clock.py)."""
+
+from frontdesk.core.clock import DueWork
+
+DUE_WORK = [
+    DueWork(
+        model="tickets.Ticket",
+        due_field="auto_close_at",
+        task="frontdesk.tickets.tasks.ticket_auto_close",
+        id_kwarg="ticket_id",
+    ),
+]

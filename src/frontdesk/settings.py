@@ -1,0 +1,235 @@
+"""Frontdesk settings: environment variables only (12-factor), read here and nowhere else.
+
+See README.md ("Configuration") for the full list. Every value has a default that runs
+Frontdesk on one machine with SQLite in ``FRONTDESK_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_secret(name: str) -> str:
+    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker/K8s secrets)."""
+    if path := os.environ.get(f"{name}_FILE"):
+        return Path(path).read_text().strip()
+    return os.environ.get(name, "")
+
+
+def _secret_key(home: Path) -> str:
+    """The configured key, else one generated once into FRONTDESK_HOME (mode 0600)."""
+    if key := env_secret("FRONTDESK_SECRET_KEY"):
+        return key
+    key_file = home / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+def database_from_url(url: str, home: Path) -> dict:
+    """Translate ``DATABASE_URL`` into a Django DATABASES entry (sqlite:/// or postgres://)."""
+    if not url:
+        url = f"sqlite:///{home / 'frontdesk.sqlite3'}"
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        # sqlite:///relative/or/absolute — the path is everything after "sqlite://"
+        path = unquote(url[len("sqlite://") :]) or str(home / "frontdesk.sqlite3")
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on the
+                # busy timeout instead of failing with "database is locked" mid-transaction.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA busy_timeout=20000;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA cache_size=-64000;"
+                ),
+            },
+            "TEST": {"NAME": os.environ.get("FRONTDESK_TEST_SQLITE_NAME") or None},
+        }
+    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        conn_max_age = int(options.pop("conn_max_age", "60"))
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")) or "frontdesk",
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": conn_max_age,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+    raise ImproperlyConfigured(
+        f"DATABASE_URL scheme {parts.scheme!r} is not supported (use sqlite:/// or postgres://)"
+    )
+
+
+FRONTDESK_HOME = Path(env_str("FRONTDESK_HOME", ".frontdesk")).resolve()
+FRONTDESK_HOME.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = _secret_key(FRONTDESK_HOME)
+DEBUG = env_bool("FRONTDESK_DEBUG", False)
+
+FRONTDESK_BASE_URL = env_str("FRONTDESK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+FRONTDESK_MAIL_DOMAIN = env_str("FRONTDESK_MAIL_DOMAIN", urlsplit(FRONTDESK_BASE_URL).hostname)
+REDIS_URL = env_str("REDIS_URL")
+
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in env_str(
+        "FRONTDESK_ALLOWED_HOSTS",
+        f"{urlsplit(FRONTDESK_BASE_URL).hostname},localhost,127.0.0.1,[::1]",
+    ).split(",")
+    if host.strip()
+]
+CSRF_TRUSTED_ORIGINS = [FRONTDESK_BASE_URL]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = FRONTDESK_BASE_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "django_htmx",
+    "template_partials",
+    "frontdesk.core",
+    "frontdesk.accounts",
+    "frontdesk.customers",
+    "frontdesk.tickets",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "frontdesk.urls"
+WSGI_APPLICATION = "frontdesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL"), FRONTDESK_HOME)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.Agent"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+CACHES = (
+    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    if REDIS_URL
+    else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+)
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = FRONTDESK_HOME / "static"
+# Serve straight from the app folders: `frontdesk run` works without a collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Attachments live outside any served folder and are only reachable through
+# permission-checked views (RELIABILITY.md rule 6).
+FRONTDESK_ATTACHMENTS_DIR = FRONTDESK_HOME / "attachments"
+FRONTDESK_MAX_ATTACHMENT_BYTES = env_int("FRONTDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+FRONTDESK_CLOSE_SOLVED_AFTER_HOURS = env_int("FRONTDESK_CLOSE_SOLVED_AFTER_HOURS", 96)
+FRONTDESK_SCHEDULER_INTERVAL = env_int("FRONTDESK_SCHEDULER_INTERVAL", 5)
+FRONTDESK_TASK_MAX_ATTEMPTS = env_int("FRONTDESK_TASK_MAX_ATTEMPTS", 6)
+FRONTDESK_WEB_WORKERS = env_int("FRONTDESK_WEB_WORKERS", 2)
+
+# Ninja: one error format; we render our own errors (see frontdesk/api.py).
+NINJA_PAGINATION_MAX_LIMIT = 100
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("FRONTDESK_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

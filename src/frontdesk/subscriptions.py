@@ -1,0 +1,21 @@
+"""The one list of which ticket timeline events start which tasks in other apps.
+
+``tickets`` never imports a feature app; a feature app that must react to a ticket change
+(send the reply by email, start an SLA timer…) adds ``event kind → task path`` here. Each
+task receives ``event_id`` and is enqueued in the same transaction as the event.
+"""
+
+from __future__ import annotations
+
+from django.utils.module_loading import import_string
+
+from frontdesk.core.tasks import enqueue_on_commit
+
+SUBSCRIPTIONS: dict[str, list[str]] = {
+    # "reply": ["frontdesk.mail.tasks.deliver_reply"],   ← how a channel subscribes
+}
+
+
+def notify_subscribers(event) -> None:
+    for task_path in SUBSCRIPTIONS.get(event.kind, ()):
+        enqueue_on_commit(import_string(task_path), event_id=event.pk)

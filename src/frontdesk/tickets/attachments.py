@@ -1,0 +1,68 @@
+"""Attachment storage: files under FRONTDESK_HOME/attachments, never in a served folder."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from frontdesk.core.errors import InvalidInput
+from frontdesk.core.text import single_line
+
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    filename: str
+    content: bytes
+    content_type: str = ""
+
+
+def clean_filename(name: str) -> str:
+    base = os.path.basename(name.replace("\\", "/"))
+    base = single_line(base, max_length=200).lstrip(".")
+    return base or "attachment"
+
+
+def clean_content_type(content_type: str, filename: str) -> str:
+    content_type = content_type.split(";")[0].strip().lower()
+    if _CONTENT_TYPE.match(content_type):
+        return content_type
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def attachments_dir() -> Path:
+    return Path(settings.FRONTDESK_ATTACHMENTS_DIR)
+
+
+def store_file(content: bytes) -> tuple[str, str]:
+    """Write bytes durably (0640); return (stored name, sha256)."""
+    if len(content) > settings.FRONTDESK_MAX_ATTACHMENT_BYTES:
+        raise InvalidInput(
+            f"Attachment is larger than {settings.FRONTDESK_MAX_ATTACHMENT_BYTES} bytes.",
+            code="attachment_too_large",
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    stored_name = f"{digest[:2]}/{uuid.uuid4().hex}"
+    path = attachments_dir() / stored_name
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return stored_name, digest
+
+
+def open_file(stored_name: str):
+    path = (attachments_dir() / stored_name).resolve()
+    if attachments_dir().resolve() not in path.parents:
+        raise InvalidInput("Bad attachment path.")
+    return path.open("rb")

@@ -1,0 +1,465 @@
+"""Every way a ticket changes. ``grep -n "^def ticket_"`` lists them.
+
+Contract for all services here: keyword-only arguments; one transaction; the ticket row
+is re-read under a row lock, so concurrent changes serialise instead of overwriting each
+other; each change writes its timeline event in the same transaction. Permission to act
+on the ticket is checked by the caller with ``selectors.ticket_get_for_agent``; the
+services enforce the domain rules (status machine, who may author what, group membership).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from frontdesk.accounts.models import Agent, Group
+from frontdesk.accounts.permissions import check_full_agent
+from frontdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from frontdesk.core.text import html_to_text, sanitize_html, single_line, text_to_html
+from frontdesk.customers.models import Customer
+
+from .attachments import NewAttachment, clean_content_type, clean_filename, store_file
+from .lifecycle import ON_CUSTOMER_MESSAGE, check_transition
+from .models import (
+    Attachment,
+    Channel,
+    EventKind,
+    Message,
+    Priority,
+    Status,
+    Tag,
+    Ticket,
+    Visibility,
+)
+from .timeline import Actor, record_event
+
+MAX_BODY_CHARS = 200_000
+MAX_TAGS = 50
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_:.-]{0,49}$")
+_UNSET = object()
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _touch(ticket: Ticket, **fields) -> None:
+    fields["updated_at"] = timezone.now()
+    for name, value in fields.items():
+        setattr(ticket, name, value)
+    Ticket.objects.filter(pk=ticket.pk).update(**fields)
+
+
+def _bodies(body: str, body_html: str | None) -> tuple[str, str]:
+    """(plain text, sanitized HTML) from whichever the author supplied."""
+    if body_html:
+        clean_html = sanitize_html(body_html)
+        text = body or html_to_text(clean_html)
+    else:
+        text = body
+        clean_html = text_to_html(body)
+    if not text.strip():
+        raise InvalidInput("A message needs a body.", code="empty_body")
+    if len(text) > MAX_BODY_CHARS or len(clean_html) > 2 * MAX_BODY_CHARS:
+        raise InvalidInput(f"A message body is limited to {MAX_BODY_CHARS} characters.")
+    return text, clean_html
+
+
+def _add_message(
+    *,
+    ticket: Ticket,
+    visibility: str,
+    author: Agent | Customer,
+    body: str,
+    body_html: str | None,
+    channel: str,
+    attachments: Sequence[NewAttachment],
+) -> Message:
+    text, clean_html = _bodies(body, body_html)
+    message = Message.objects.create(
+        ticket=ticket,
+        visibility=visibility,
+        author_agent=author if isinstance(author, Agent) else None,
+        author_customer=author if isinstance(author, Customer) else None,
+        channel=channel,
+        body_text=text,
+        body_html=clean_html,
+    )
+    for item in attachments:
+        stored_name, digest = store_file(item.content)
+        filename = clean_filename(item.filename)
+        Attachment.objects.create(
+            message=message,
+            filename=filename,
+            content_type=clean_content_type(item.content_type, filename),
+            size=len(item.content),
+            sha256=digest,
+            stored_name=stored_name,
+        )
+    return message
+
+
+def _change_status(ticket: Ticket, *, status: str, actor: Actor) -> None:
+    """Move ``ticket`` (locked) to ``status`` through the transition table, with its event."""
+    if status == ticket.status:
+        return
+    check_transition(current=ticket.status, target=status)
+    now = timezone.now()
+    fields: dict = {"status": status}
+    if status == Status.SOLVED:
+        fields["solved_at"] = now
+        fields["auto_close_at"] = now + timedelta(hours=settings.FRONTDESK_CLOSE_SOLVED_AFTER_HOURS)
+    elif status == Status.CLOSED:
+        fields["closed_at"] = now
+        fields["auto_close_at"] = None
+    else:
+        fields["solved_at"] = None
+        fields["auto_close_at"] = None
+    before = ticket.status
+    _touch(ticket, **fields)
+    record_event(ticket=ticket, kind=EventKind.STATUS, actor=actor, before=before, after=status)
+
+
+def normalize_tags(names: Iterable[str]) -> list[str]:
+    tags = []
+    for name in names:
+        tag = name.strip().lower().replace(" ", "-")
+        if not _TAG.match(tag):
+            raise InvalidInput(
+                f"Tag {name!r} is invalid: use up to 50 letters, digits, '-', '_', ':' or '.'.",
+                code="invalid_tag",
+            )
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _set_tags(ticket: Ticket, names: list[str]) -> None:
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    missing = [Tag(name=name) for name in names if name not in existing]
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    ticket.tags.set(Tag.objects.filter(name__in=names))
+
+
+def _check_assignment(group: Group | None, assignee: Agent | None) -> None:
+    if assignee is None:
+        return
+    if not assignee.is_active or assignee.is_light:
+        raise InvalidInput(
+            f"{assignee.name} cannot be assigned tickets (inactive or light agent).",
+            code="invalid_assignee",
+        )
+    if group is not None and not assignee.groups.filter(pk=group.pk).exists():
+        raise InvalidInput(
+            f"{assignee.name} is not a member of group {group.name}.", code="assignee_not_in_group"
+        )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    subject: str,
+    requester: Customer,
+    body: str,
+    body_html: str | None = None,
+    author: Agent | Customer | None = None,
+    channel: str = Channel.WEB,
+    priority: str = Priority.NORMAL,
+    group: Group | None = None,
+    assignee: Agent | None = None,
+    tags: Iterable[str] = (),
+    attachments: Sequence[NewAttachment] = (),
+    follow_up_of: Ticket | None = None,
+) -> Ticket:
+    """Open a ticket whose first message is written by ``author`` (default: the requester).
+
+    A ticket a customer opens starts ``new``; one an agent opens for a customer starts
+    ``open`` with the agent's message as a public reply.
+    """
+    author = author or requester
+    if isinstance(author, Customer) and author.pk != requester.pk:
+        raise InvalidInput("A customer can only open tickets for themself.")
+    if isinstance(author, Agent):
+        check_full_agent(author)
+    subject = single_line(subject, max_length=250)
+    if not subject:
+        raise InvalidInput("A ticket needs a subject.", code="empty_subject")
+    if priority not in Priority.values:
+        raise InvalidInput(f"Unknown priority {priority!r}.")
+    if channel not in Channel.values:
+        raise InvalidInput(f"Unknown channel {channel!r}.")
+    if requester.merged_into_id:
+        raise InvalidInput("This customer was merged; use the customer it was merged into.")
+    _check_assignment(group, assignee)
+    tag_names = normalize_tags(tags)
+    now = timezone.now()
+    by_customer = isinstance(author, Customer)
+    ticket = Ticket.objects.create(
+        subject=subject,
+        requester=requester,
+        organization=requester.organization,
+        status=Status.NEW if by_customer else Status.OPEN,
+        priority=priority,
+        channel=channel,
+        group=group,
+        assignee=assignee,
+        follow_up_of=follow_up_of,
+        created_at=now,
+        updated_at=now,
+        last_customer_message_at=now if by_customer else None,
+        last_agent_reply_at=None if by_customer else now,
+    )
+    _set_tags(ticket, tag_names)
+    record_event(
+        ticket=ticket,
+        kind=EventKind.CREATED,
+        actor=author,
+        after={
+            "subject": subject, "status": ticket.status, "priority": priority, "channel": channel,
+            "group": group.name if group else None,
+            "assignee": assignee.email if assignee else None, "tags": tag_names,
+        },
+    )
+    message = _add_message(
+        ticket=ticket, visibility=Visibility.PUBLIC, author=author, body=body,
+        body_html=body_html, channel=channel, attachments=attachments,
+    )
+    record_event(
+        ticket=ticket,
+        kind=EventKind.CUSTOMER_MESSAGE if by_customer else EventKind.REPLY,
+        actor=author,
+        message=message,
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: Agent,
+    body: str,
+    body_html: str | None = None,
+    attachments: Sequence[NewAttachment] = (),
+    status: str | None = None,
+) -> Message:
+    """A public reply by an agent, optionally setting the status in the same step
+    ("send and set pending"). A reply to a new ticket opens it."""
+    check_full_agent(author)
+    ticket = _locked(ticket)
+    if ticket.status == Status.CLOSED:
+        raise Conflict("This ticket is closed; open a follow-up instead.", code="ticket_closed")
+    message = _add_message(
+        ticket=ticket, visibility=Visibility.PUBLIC, author=author, body=body,
+        body_html=body_html, channel=ticket.channel if ticket.channel != Channel.INTERNAL else Channel.WEB,
+        attachments=attachments,
+    )
+    record_event(ticket=ticket, kind=EventKind.REPLY, actor=author, message=message)
+    _touch(ticket, last_agent_reply_at=message.created_at)
+    target = status or (Status.OPEN if ticket.status == Status.NEW else None)
+    if target:
+        _change_status(ticket, status=target, actor=author)
+    return message
+
+
+@transaction.atomic
+def ticket_add_note(
+    *,
+    ticket: Ticket,
+    author: Agent,
+    body: str,
+    body_html: str | None = None,
+    attachments: Sequence[NewAttachment] = (),
+) -> Message:
+    """An internal note: visible to agents only, allowed for light agents and on closed
+    tickets (the record may need adding to after the fact)."""
+    if not author.is_active:
+        raise Forbidden("This agent account is deactivated.")
+    ticket = _locked(ticket)
+    message = _add_message(
+        ticket=ticket, visibility=Visibility.INTERNAL, author=author, body=body,
+        body_html=body_html, channel=Channel.INTERNAL, attachments=attachments,
+    )
+    record_event(ticket=ticket, kind=EventKind.NOTE, actor=author, message=message)
+    _touch(ticket)
+    return message
+
+
+def _resolve_merges(ticket: Ticket) -> Ticket:
+    seen = set()
+    while ticket.merged_into_id and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
+
+
+@transaction.atomic
+def ticket_receive_customer_message(
+    *,
+    ticket: Ticket,
+    customer: Customer,
+    body: str,
+    body_html: str | None = None,
+    channel: str = Channel.WEB,
+    attachments: Sequence[NewAttachment] = (),
+) -> Message:
+    """A message from the customer on an existing ticket (email reply, portal, integration).
+
+    Matching a thread is not authorising a sender: only the requester may write here.
+    Merged tickets forward to their target; pending and solved tickets reopen; a closed
+    ticket gets a new follow-up ticket linked to it, which receives the message.
+    """
+    ticket = _locked(_resolve_merges(ticket))
+    if customer.pk != ticket.requester_id:
+        raise Forbidden(
+            "Only the requester can write on this ticket.", code="not_a_participant"
+        )
+    if channel not in Channel.values:
+        raise InvalidInput(f"Unknown channel {channel!r}.")
+    if ticket.status == Status.CLOSED:
+        follow_up = ticket_create(
+            subject=ticket.subject, requester=customer, body=body, body_html=body_html,
+            channel=channel, priority=ticket.priority, group=ticket.group,
+            attachments=attachments, follow_up_of=ticket,
+        )
+        record_event(
+            ticket=ticket, kind=EventKind.FOLLOW_UP, actor=customer,
+            after={"reference": follow_up.reference},
+        )
+        return follow_up.messages.get()
+    message = _add_message(
+        ticket=ticket, visibility=Visibility.PUBLIC, author=customer, body=body,
+        body_html=body_html, channel=channel, attachments=attachments,
+    )
+    record_event(ticket=ticket, kind=EventKind.CUSTOMER_MESSAGE, actor=customer, message=message)
+    _touch(ticket, last_customer_message_at=message.created_at)
+    if target := ON_CUSTOMER_MESSAGE.get(ticket.status):
+        _change_status(ticket, status=target, actor=customer)
+    return message
+
+
+@transaction.atomic
+def ticket_set_status(*, ticket: Ticket, actor: Actor, status: str) -> Ticket:
+    ticket = _locked(ticket)
+    if ticket.merged_into_id:
+        raise Conflict("This ticket was merged into another.", code="ticket_merged")
+    _change_status(ticket, status=status, actor=actor)
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_priority(*, ticket: Ticket, actor: Actor, priority: str) -> Ticket:
+    if priority not in Priority.values:
+        raise InvalidInput(f"Unknown priority {priority!r}; choose one of {', '.join(Priority.values)}.")
+    ticket = _locked(ticket)
+    if priority != ticket.priority:
+        before = ticket.priority
+        _touch(ticket, priority=priority)
+        record_event(ticket=ticket, kind=EventKind.PRIORITY, actor=actor, before=before, after=priority)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket: Ticket, actor: Actor, group: Group | None | object = _UNSET,
+    assignee: Agent | None | object = _UNSET,
+) -> Ticket:
+    """Route to a group and/or an agent; ``None`` clears, an omitted argument keeps.
+
+    The assignee must be an active full agent and, when the ticket has a group, a member
+    of it. Changing the group drops an assignee who is not a member of the new group.
+    """
+    ticket = _locked(ticket)
+    if ticket.status == Status.CLOSED:
+        raise Conflict("A closed ticket cannot be reassigned.", code="ticket_closed")
+    new_group = ticket.group if group is _UNSET else group
+    new_assignee = ticket.assignee if assignee is _UNSET else assignee
+    if (
+        assignee is _UNSET and new_assignee is not None and new_group is not None
+        and not new_assignee.groups.filter(pk=new_group.pk).exists()
+    ):
+        new_assignee = None
+    _check_assignment(new_group, new_assignee)
+    if new_group != ticket.group:
+        before = ticket.group.name if ticket.group else None
+        _touch(ticket, group=new_group)
+        record_event(
+            ticket=ticket, kind=EventKind.GROUP, actor=actor, before=before,
+            after=new_group.name if new_group else None,
+        )
+    if new_assignee != ticket.assignee:
+        before = ticket.assignee.email if ticket.assignee else None
+        _touch(ticket, assignee=new_assignee)
+        record_event(
+            ticket=ticket, kind=EventKind.ASSIGNEE, actor=actor, before=before,
+            after=new_assignee.email if new_assignee else None,
+        )
+    return ticket
+
+
+@transaction.atomic
+def ticket_tag(
+    *, ticket: Ticket, actor: Actor, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> Ticket:
+    ticket = _locked(ticket)
+    before = sorted(ticket.tags.values_list("name", flat=True))
+    removing = set(normalize_tags(remove))
+    after = sorted((set(before) | set(normalize_tags(add))) - removing)
+    if len(after) > MAX_TAGS:
+        raise InvalidInput(f"A ticket can carry at most {MAX_TAGS} tags.")
+    if after != before:
+        _set_tags(ticket, after)
+        _touch(ticket)
+        record_event(ticket=ticket, kind=EventKind.TAGS, actor=actor, before=before, after=after)
+    return ticket
+
+
+@transaction.atomic
+def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
+    """Merge ``source`` into ``target``: the source closes and points to the target (later
+    customer messages follow the pointer); the target gains the source's tags."""
+    if source.pk == target.pk:
+        raise InvalidInput("A ticket cannot be merged into itself.")
+    # Lock both rows in primary-key order so two opposite merges cannot deadlock.
+    locked = {t.pk: _locked(t) for t in sorted([source, target], key=lambda t: t.pk)}
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id or source.status == Status.CLOSED:
+        raise Conflict("Only a ticket that is not closed can be merged.", code="ticket_closed")
+    if target.merged_into_id or target.status == Status.CLOSED:
+        raise Conflict("The target ticket is closed.", code="target_closed")
+    now = timezone.now()
+    _set_tags(target, sorted(set(target.tags.values_list("name", flat=True))
+                             | set(source.tags.values_list("name", flat=True))))
+    before_status = source.status
+    _touch(source, merged_into=target, status=Status.CLOSED, closed_at=now, auto_close_at=None)
+    record_event(ticket=source, kind=EventKind.MERGED_INTO, actor=actor,
+                 after={"reference": target.reference})
+    record_event(ticket=source, kind=EventKind.STATUS, actor=actor, before=before_status,
+                 after=Status.CLOSED)
+    _touch(target)
+    record_event(ticket=target, kind=EventKind.MERGED, actor=actor,
+                 after={"reference": source.reference, "subject": source.subject})
+    return target
+
+
+@transaction.atomic
+def ticket_close_if_due(*, ticket_id: int) -> str:
+    """Close a solved ticket whose waiting period has passed (run by the scheduler's task).
+    Safe to run twice and after a reopen: it only acts on a ticket still solved long enough."""
+    ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
+    if ticket is None:
+        raise NotFound("No such ticket.")
+    if ticket.status != Status.SOLVED or ticket.solved_at is None:
+        return "skipped: not solved"
+    due = ticket.solved_at + timedelta(hours=settings.FRONTDESK_CLOSE_SOLVED_AFTER_HOURS)
+    if due > timezone.now():
+        # Claimed early (the period was lengthened since): wait for the new due time.
+        Ticket.objects.filter(pk=ticket.pk).update(auto_close_at=due)
+        return "skipped: not yet due"
+    _change_status(ticket, status=Status.CLOSED, actor="scheduler")
+    return "closed"
