@@ -64,8 +64,8 @@ def database_from_url(url: str, home: Path) -> dict:
         url = f"sqlite:///{home / 'frontdesk.sqlite3'}"
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        # sqlite:///relative/or/absolute — the path is everything after "sqlite://"
-        path = unquote(url[len("sqlite://") :]) or str(home / "frontdesk.sqlite3")
+        # As dj-database-url: sqlite:///relative.db, sqlite:////absolute/path.db
+        path = unquote(url.removeprefix("sqlite:///")) or str(home / "frontdesk.sqlite3")
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": path,
@@ -209,6 +209,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = FRONTDESK_HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Serve straight from the app folders: `frontdesk run` works without a collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from frontdesk.accounts.permissions import check_admin, check_full_agent
 from frontdesk.core.schemas import StrictIn, id_page
 
 from . import selectors, services
-from .models import ContactKind, Customer, Organization
+from .models import ContactKind, Customer
 
 router = Router(tags=["customers and organizations"])
 
@@ -158,7 +158,7 @@ def list_customers(request, q: str = "", organization_id: int | None = None,
 def create_customer(request, payload: CustomerIn):
     check_full_agent(request.auth)
     customer = services.customer_create(**_with_organization(payload.model_dump()))
-    return 201, customer_out(selectors.customer_get(customer_id=customer.pk))
+    return Status(201, customer_out(selectors.customer_get(customer_id=customer.pk)))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)
@@ -179,7 +179,7 @@ def update_customer(request, customer_id: int, payload: CustomerPatch):
 def delete_customer(request, customer_id: int):
     check_admin(request.auth)
     services.customer_delete(customer=selectors.customer_get(customer_id=customer_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/customers/{customer_id}/merge", response=CustomerOut)
@@ -201,7 +201,7 @@ def list_organizations(request, q: str = "", cursor: str | None = None,
 @router.post("/organizations", response={201: OrganizationOut})
 def create_organization(request, payload: OrganizationIn):
     check_full_agent(request.auth)
-    return 201, services.organization_create(**payload.model_dump())
+    return Status(201, services.organization_create(**payload.model_dump()))
 
 
 @router.get("/organizations/{organization_id}", response=OrganizationOut)
@@ -224,7 +224,7 @@ def delete_organization(request, organization_id: int):
     services.organization_delete(
         organization=selectors.organization_get(organization_id=organization_id)
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/organizations/{organization_id}/merge", response=OrganizationOut)

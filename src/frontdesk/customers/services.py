@@ -143,7 +143,8 @@ def _repoint_references(model: type[models.Model], *, source, target) -> None:
     follow a merge without this app importing them.
     """
     for relation in model._meta.related_objects:
-        if relation.many_to_many or not relation.concrete or relation.related_model is model:
+        # Many-to-many links would need de-duplication; none point at customers yet.
+        if not relation.one_to_many or relation.related_model is model:
             continue
         relation.related_model._base_manager.filter(**{relation.field.name: source}).update(
             **{relation.field.name: target}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.http import FileResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from frontdesk.accounts.permissions import check_full_agent
 from frontdesk.accounts.selectors import agent_get, group_get
@@ -325,7 +325,7 @@ def create_ticket(request, payload: TicketIn):
         assignee=agent_get(agent_id=payload.assignee_id) if payload.assignee_id is not None else None,
         tags=payload.tags, attachments=decode_attachments(payload.attachments),
     )
-    return 201, ticket_detail_out(ticket)
+    return Status(201, ticket_detail_out(ticket))
 
 
 @router.get("/tickets/{reference}", response=TicketDetailOut)
@@ -340,7 +340,7 @@ def reply(request, reference: str, payload: ReplyIn):
         ticket=ticket, author=request.auth, body=payload.body, body_html=payload.body_html,
         attachments=decode_attachments(payload.attachments), status=payload.status,
     )
-    return 201, message_out(message)
+    return Status(201, message_out(message))
 
 
 @router.post("/tickets/{reference}/notes", response={201: MessageOut})
@@ -350,7 +350,7 @@ def add_note(request, reference: str, payload: NoteIn):
         ticket=ticket, author=request.auth, body=payload.body, body_html=payload.body_html,
         attachments=decode_attachments(payload.attachments),
     )
-    return 201, message_out(message)
+    return Status(201, message_out(message))
 
 
 @router.post("/tickets/{reference}/customer-messages", response={201: MessageOut})
@@ -360,7 +360,7 @@ def add_customer_message(request, reference: str, payload: CustomerMessageIn):
         ticket=ticket, customer=ticket.requester, body=payload.body, body_html=payload.body_html,
         channel=payload.channel, attachments=decode_attachments(payload.attachments),
     )
-    return 201, message_out(message)
+    return Status(201, message_out(message))
 
 
 @router.put("/tickets/{reference}/assignment", response=TicketOut)

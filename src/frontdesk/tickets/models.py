@@ -154,6 +154,9 @@ class Message(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.visibility} message {self.pk} on ticket {self.ticket_id}"
+
     @property
     def is_public(self) -> bool:
         return self.visibility == Visibility.PUBLIC
@@ -178,6 +181,9 @@ class Attachment(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class EventKind(models.TextChoices):
@@ -218,6 +224,9 @@ class TicketEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on ticket {self.ticket_id} by {self.actor_label}"
 
     @property
     def actor_label(self) -> str:

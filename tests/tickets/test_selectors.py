@@ -1,0 +1,40 @@
+import pytest
+
+from frontdesk.core.errors import Forbidden, NotFound
+from frontdesk.tickets.selectors import ticket_get_for_agent, tickets_visible_to
+from frontdesk.tickets.services import ticket_assign, ticket_create
+
+
+def test_it_shows_agents_only_their_groups_and_unrouted_tickets(ticket, customer, agent, outsider, admin):
+    unrouted = ticket_create(subject="Triage me", requester=customer, body="?")
+
+    assert set(tickets_visible_to(agent=agent)) == {ticket, unrouted}
+    assert set(tickets_visible_to(agent=outsider)) == {unrouted}
+    assert set(tickets_visible_to(agent=admin)) == {ticket, unrouted}
+
+
+def test_it_answers_not_found_for_a_hidden_ticket_exactly_like_a_missing_one(ticket, outsider):
+    with pytest.raises(NotFound) as hidden:
+        ticket_get_for_agent(agent=outsider, reference=ticket.reference)
+    with pytest.raises(NotFound) as missing:
+        ticket_get_for_agent(agent=outsider, reference="ZZZZZZZZ")
+    assert str(hidden.value) == str(missing.value)
+
+
+def test_it_shows_a_ticket_assigned_to_an_agent_outside_its_group(ticket, outsider, admin, billing):
+    ticket_assign(ticket=ticket, actor=admin, group=billing, assignee=outsider)
+
+    assert ticket_get_for_agent(agent=outsider, reference=ticket.reference) == ticket
+
+
+def test_it_lets_light_agents_read_but_not_write(ticket, light):
+    assert ticket_get_for_agent(agent=light, reference=ticket.reference.lower()) == ticket
+    with pytest.raises(Forbidden):
+        ticket_get_for_agent(agent=light, reference=ticket.reference, write=True)
+
+
+def test_it_hides_everything_from_deactivated_agents(ticket, agent):
+    agent.is_active = False
+    agent.save()
+
+    assert not tickets_visible_to(agent=agent).exists()
