@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "ninja",
     "django_htmx",
     "template_partials",
     "frontdesk.core",
@@ -218,6 +219,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # permission-checked views (RELIABILITY.md rule 6).
 FRONTDESK_ATTACHMENTS_DIR = FRONTDESK_HOME / "attachments"
 FRONTDESK_MAX_ATTACHMENT_BYTES = env_int("FRONTDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+# JSON bodies carry attachments as base64 (4/3 of the file size) plus the message.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "FRONTDESK_MAX_REQUEST_BYTES", FRONTDESK_MAX_ATTACHMENT_BYTES * 4 // 3 + 2 * 1024 * 1024
+)
 FRONTDESK_CLOSE_SOLVED_AFTER_HOURS = env_int("FRONTDESK_CLOSE_SOLVED_AFTER_HOURS", 96)
 FRONTDESK_SCHEDULER_INTERVAL = env_int("FRONTDESK_SCHEDULER_INTERVAL", 5)
 FRONTDESK_TASK_MAX_ATTEMPTS = env_int("FRONTDESK_TASK_MAX_ATTEMPTS", 6)

@@ -19,7 +19,6 @@ from frontdesk.accounts.selectors import agent_get, group_get
 from frontdesk.core.errors import InvalidInput
 from frontdesk.core.schemas import StrictIn
 from frontdesk.customers.selectors import customer_get
-from frontdesk.customers.services import customer_get_or_create_by_email
 
 from . import selectors, services
 from .attachments import NewAttachment, open_file
@@ -312,19 +311,20 @@ def create_ticket(request, payload: TicketIn):
     check_full_agent(agent)
     if (payload.requester_id is None) == (payload.requester_email is None):
         raise InvalidInput("Give exactly one of requester_id and requester_email.")
-    requester = (
-        customer_get(customer_id=payload.requester_id)
-        if payload.requester_id is not None
-        else customer_get_or_create_by_email(email=payload.requester_email, name=payload.requester_name)
-    )
-    ticket = services.ticket_create(
-        subject=payload.subject, requester=requester, body=payload.body, body_html=payload.body_html,
-        author=agent if payload.from_agent else requester, channel=payload.channel,
-        priority=payload.priority,
+    fields = dict(
+        subject=payload.subject, body=payload.body, body_html=payload.body_html,
+        channel=payload.channel, priority=payload.priority, tags=payload.tags,
         group=group_get(group_id=payload.group_id) if payload.group_id is not None else None,
         assignee=agent_get(agent_id=payload.assignee_id) if payload.assignee_id is not None else None,
-        tags=payload.tags, attachments=decode_attachments(payload.attachments),
+        attachments=decode_attachments(payload.attachments),
+        author=agent if payload.from_agent else None,  # None: the requester wrote it
     )
+    if payload.requester_id is not None:
+        ticket = services.ticket_create(requester=customer_get(customer_id=payload.requester_id), **fields)
+    else:
+        ticket = services.ticket_create_for_email(
+            requester_email=payload.requester_email, requester_name=payload.requester_name, **fields
+        )
     return Status(201, ticket_detail_out(ticket))
 
 

@@ -22,6 +22,7 @@ from frontdesk.accounts.permissions import check_full_agent
 from frontdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from frontdesk.core.text import html_to_text, sanitize_html, single_line, text_to_html
 from frontdesk.customers.models import Customer
+from frontdesk.customers.services import customer_get_or_create_by_email
 
 from .attachments import NewAttachment, clean_content_type, clean_filename, store_file
 from .lifecycle import ON_CUSTOMER_MESSAGE, check_transition
@@ -236,6 +237,14 @@ def ticket_create(
         message=message,
     )
     return ticket
+
+
+@transaction.atomic
+def ticket_create_for_email(*, requester_email: str, requester_name: str = "", **fields) -> Ticket:
+    """``ticket_create`` for the customer owning this address, created if new — in one
+    transaction, so a refused ticket leaves no stray customer behind."""
+    requester = customer_get_or_create_by_email(email=requester_email, name=requester_name)
+    return ticket_create(requester=requester, **fields)
 
 
 @transaction.atomic
