@@ -36,7 +36,7 @@ def tickets_visible_to(*, agent: Agent) -> QuerySet[Ticket]:
 def ticket_get_for_agent(*, agent: Agent, reference: str, write: bool = False) -> Ticket:
     ticket = (
         tickets_visible_to(agent=agent)
-        .select_related("requester", "organization", "group", "assignee", "merged_into")
+        .select_related("requester", "organization", "group", "assignee", "merged_into", "follow_up_of")
         .filter(reference=reference.upper())
         .first()
     )
@@ -163,7 +163,7 @@ def ticket_page(
         )
     order = [sort, "-pk" if descending else "pk"]
     rows = list(
-        tickets.select_related("requester", "group", "assignee")
+        tickets.select_related("requester", "group", "assignee", "merged_into", "follow_up_of")
         .prefetch_related("tags", "requester__contact_points")
         .order_by(*order)[: limit + 1]
     )
