@@ -67,21 +67,20 @@ def _contact_points(
 
 
 def _add_contact_points(customer: Customer, points: list[tuple[str, str]]) -> None:
-    taken = ContactPoint.objects.filter(
-        models.Q(*[models.Q(kind=k, value=v) for k, v in points], _connector=models.Q.OR)
-    ).exclude(customer=customer) if points else ContactPoint.objects.none()
-    if clash := taken.first():
-        raise Conflict(
-            f"{clash.value} already belongs to customer {clash.customer_id}.",
-            code="contact_point_taken",
-        )
-    has_primary = {k for k in customer.contact_points.filter(is_primary=True).values_list("kind", flat=True)}
+    """Attach new contact points; the first of each kind becomes primary. A value that
+    belongs to another customer is a conflict (merge the customers instead)."""
+    kinds_with_primary = set(
+        customer.contact_points.filter(is_primary=True).values_list("kind", flat=True)
+    )
     for kind, value in points:
-        _, created = ContactPoint.objects.get_or_create(
-            customer=customer, kind=kind, value=value,
-            defaults={"is_primary": kind not in has_primary},
-        )
-        has_primary.add(kind)
+        owner = ContactPoint.objects.filter(kind=kind, value=value).values_list("customer_id", flat=True).first()
+        if owner is not None and owner != customer.pk:
+            raise Conflict(f"{value} already belongs to customer {owner}.", code="contact_point_taken")
+        if owner is None:
+            ContactPoint.objects.create(
+                customer=customer, kind=kind, value=value, is_primary=kind not in kinds_with_primary
+            )
+            kinds_with_primary.add(kind)
 
 
 @transaction.atomic
@@ -193,9 +192,9 @@ def check_organization_fields(fields: dict) -> None:
 
 
 def organization_create(*, name: str, **fields) -> Organization:
-    fields["name"] = name
+    fields["name"] = name.strip()
     check_organization_fields(fields)
-    return Organization.objects.create(**{**fields, "name": name.strip()})
+    return Organization.objects.create(**fields)
 
 
 def organization_update(*, organization: Organization, **fields) -> Organization:
