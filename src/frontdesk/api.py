@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
@@ -54,6 +54,15 @@ api = NinjaAPI(
 )
 
 
+def client_location(loc) -> list[str]:
+    """("body", "payload", "attachments", 0, "path") → ["attachments", "0", "path"]: drop where
+    the value came from and, for bodies, the handler's parameter name; keep field names."""
+    parts = [str(part) for part in loc]
+    if parts[:1] == ["body"]:
+        return parts[2:]
+    return parts[1:]
+
+
 def error(request, status: int, code: str, detail: str, **extra):
     return api.create_response(request, {"error": code, "detail": detail, **extra}, status=status)
 
@@ -67,9 +76,7 @@ def on_domain_error(request, exc: DomainError):
 def on_validation_error(request, exc: ValidationError):
     problems = []
     for item in exc.errors:
-        # loc is e.g. ("body", "payload", "subject"): keep the part a client recognises.
-        parts = [str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path", "payload")]
-        where = ".".join(parts) or "body"
+        where = ".".join(client_location(item.get("loc", ()))) or "body"
         problems.append(f"{where}: {item.get('msg', 'invalid')}")
     fields = [
         {"loc": [str(p) for p in item.get("loc", ())], "msg": item.get("msg", "")}
@@ -107,6 +114,31 @@ def on_http_error(request, exc: HttpError):
 def on_unexpected(request, exc):
     logger.exception("unhandled API error on %s %s", request.method, request.path)
     return error(request, 500, "server_error", "Something went wrong on our side; it was logged.")
+
+
+def json_errors_middleware(get_response):
+    """Routing misses under /api/ (unknown path, wrong method) are answered by Django, not by
+    the API: give them the API's error format too."""
+
+    def middleware(request):
+        response = get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code in (404, 405)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            code, detail = (
+                ("not_found", "No such endpoint.") if response.status_code == 404
+                else ("method_not_allowed", f"{request.method} is not allowed here; "
+                      f"allowed: {response.get('Allow', 'none')}.")
+            )
+            replacement = JsonResponse({"error": code, "detail": detail}, status=response.status_code)
+            if "Allow" in response:
+                replacement["Allow"] = response["Allow"]
+            return replacement
+        return response
+
+    return middleware
 
 
 api.add_router("/", accounts_router)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from frontdesk.accounts.permissions import check_admin, check_full_agent
 from frontdesk.core.schemas import StrictIn, id_page
@@ -146,7 +146,7 @@ def _with_organization(fields: dict) -> dict:
 
 @router.get("/customers", response=CustomerPage)
 def list_customers(request, q: str = "", organization_id: int | None = None,
-                   cursor: str | None = None, limit: int = Field(25, ge=1, le=100)):
+                   cursor: str | None = None, limit: int = Query(25, ge=1, le=100)):
     rows, next_cursor = id_page(
         selectors.customer_list(query=q[:200], organization_id=organization_id),
         cursor=cursor, limit=limit,
@@ -185,15 +185,15 @@ def delete_customer(request, customer_id: int):
 @router.post("/customers/{customer_id}/merge", response=CustomerOut)
 def merge_customer(request, customer_id: int, payload: MergeIn):
     check_full_agent(request.auth)
-    source = selectors.customer_get(customer_id=customer_id)
-    target = selectors.customer_get(customer_id=payload.into)
+    source = selectors.customer_get(customer_id=customer_id, follow_merges=False)
+    target = selectors.customer_get(customer_id=payload.into, follow_merges=False)
     services.customer_merge(source=source, target=target)
     return customer_out(selectors.customer_get(customer_id=target.pk))
 
 
 @router.get("/organizations", response=OrganizationPage)
 def list_organizations(request, q: str = "", cursor: str | None = None,
-                       limit: int = Field(25, ge=1, le=100)):
+                       limit: int = Query(25, ge=1, le=100)):
     rows, next_cursor = id_page(selectors.organization_list(query=q[:200]), cursor=cursor, limit=limit)
     return {"items": rows, "next_cursor": next_cursor}
 
@@ -230,6 +230,6 @@ def delete_organization(request, organization_id: int):
 @router.post("/organizations/{organization_id}/merge", response=OrganizationOut)
 def merge_organization(request, organization_id: int, payload: MergeIn):
     check_full_agent(request.auth)
-    source = selectors.organization_get(organization_id=organization_id)
-    target = selectors.organization_get(organization_id=payload.into)
+    source = selectors.organization_get(organization_id=organization_id, follow_merges=False)
+    target = selectors.organization_get(organization_id=payload.into, follow_merges=False)
     return services.organization_merge(source=source, target=target)

@@ -20,20 +20,24 @@ def customer_list(*, query: str = "", organization_id: int | None = None) -> Que
     return customers.order_by("id")
 
 
-def customer_get(*, customer_id: int) -> Customer:
-    """The customer, following merge pointers so old ids keep working."""
+def _follow_merges(queryset: QuerySet, pk: int, *, missing: str, follow: bool):
+    """The row with this pk or, when ``follow``, the row it was merged into (transitively), so
+    old ids keep working for reads. Merges themselves must not follow: acting on the successor
+    of a stale id would merge a different record than the one named."""
     seen = set()
     while True:
-        customer = (
-            Customer.objects.select_related("organization")
-            .prefetch_related("contact_points").filter(pk=customer_id).first()
-        )
-        if customer is None:
-            raise NotFound("No such customer.")
-        if customer.merged_into_id is None or customer.pk in seen:
-            return customer
-        seen.add(customer.pk)
-        customer_id = customer.merged_into_id
+        row = queryset.filter(pk=pk).first()
+        if row is None:
+            raise NotFound(missing)
+        if not follow or row.merged_into_id is None or row.pk in seen:
+            return row
+        seen.add(row.pk)
+        pk = row.merged_into_id
+
+
+def customer_get(*, customer_id: int, follow_merges: bool = True) -> Customer:
+    queryset = Customer.objects.select_related("organization").prefetch_related("contact_points")
+    return _follow_merges(queryset, customer_id, missing="No such customer.", follow=follow_merges)
 
 
 def organization_list(*, query: str = "") -> QuerySet[Organization]:
@@ -43,8 +47,7 @@ def organization_list(*, query: str = "") -> QuerySet[Organization]:
     return organizations.order_by("id")
 
 
-def organization_get(*, organization_id: int) -> Organization:
-    organization = Organization.objects.filter(pk=organization_id).first()
-    if organization is None:
-        raise NotFound("No such organization.")
-    return organization
+def organization_get(*, organization_id: int, follow_merges: bool = True) -> Organization:
+    return _follow_merges(
+        Organization.objects.all(), organization_id, missing="No such organization.", follow=follow_merges
+    )

@@ -156,8 +156,8 @@ def customer_merge(*, source: Customer, target: Customer) -> Customer:
     as a pointer so old links resolve."""
     if source.pk == target.pk:
         raise InvalidInput("A customer cannot be merged into itself.")
-    if source.merged_into_id:
-        raise Conflict("This customer was already merged.", code="already_merged")
+    if source.merged_into_id or target.merged_into_id:
+        raise Conflict("One of these customers was already merged.", code="already_merged")
     _repoint_references(Customer, source=source, target=target)
     for field in ("locale", "time_zone", "address", "plan", "organization"):
         if not getattr(target, field) and getattr(source, field):
@@ -209,8 +209,8 @@ def organization_update(*, organization: Organization, **fields) -> Organization
 def organization_merge(*, source: Organization, target: Organization) -> Organization:
     if source.pk == target.pk:
         raise InvalidInput("An organization cannot be merged into itself.")
-    if source.merged_into_id:
-        raise Conflict("This organization was already merged.", code="already_merged")
+    if source.merged_into_id or target.merged_into_id:
+        raise Conflict("One of these organizations was already merged.", code="already_merged")
     _repoint_references(Organization, source=source, target=target)
     target.domains = sorted(set(target.domains) | set(source.domains))
     target.save()

@@ -13,6 +13,7 @@ from typing import Literal
 
 from django.http import FileResponse
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import field_validator
 
 from frontdesk.accounts.permissions import check_full_agent
 from frontdesk.accounts.selectors import agent_get, group_get
@@ -199,6 +200,11 @@ class TicketQuery(Schema):
     updated_after: datetime | None = None
     updated_before: datetime | None = None
     sort: Literal["-updated_at", "updated_at", "-created_at", "created_at"] = "-updated_at"
+
+    @field_validator("created_after", "created_before", "updated_after", "updated_before")
+    @classmethod
+    def _storable(cls, value: datetime | None) -> datetime | None:
+        return value if value is None else selectors.check_date_range(value)
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=25, ge=1, le=100)
 

@@ -42,13 +42,17 @@ def attachments_dir() -> Path:
     return Path(settings.FRONTDESK_ATTACHMENTS_DIR)
 
 
-def store_file(content: bytes) -> tuple[str, str]:
-    """Write bytes durably (0640); return (stored name, sha256)."""
+def check_size(content: bytes) -> None:
     if len(content) > settings.FRONTDESK_MAX_ATTACHMENT_BYTES:
         raise InvalidInput(
             f"Attachment is larger than {settings.FRONTDESK_MAX_ATTACHMENT_BYTES} bytes.",
             code="attachment_too_large",
         )
+
+
+def store_file(content: bytes) -> tuple[str, str]:
+    """Write bytes durably (0640); return (stored name, sha256)."""
+    check_size(content)
     digest = hashlib.sha256(content).hexdigest()
     stored_name = f"{digest[:2]}/{uuid.uuid4().hex}"
     path = attachments_dir() / stored_name
@@ -59,6 +63,10 @@ def store_file(content: bytes) -> tuple[str, str]:
         handle.flush()
         os.fsync(handle.fileno())
     return stored_name, digest
+
+
+def delete_file(stored_name: str) -> None:
+    (attachments_dir() / stored_name).unlink(missing_ok=True)
 
 
 def open_file(stored_name: str):

@@ -12,7 +12,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -49,7 +49,8 @@ def ticket_get_for_agent(*, agent: Agent, reference: str, write: bool = False) -
 
 def ticket_messages(*, ticket: Ticket, include_internal: bool = True) -> QuerySet[Message]:
     messages = ticket.messages.select_related("author_agent", "author_customer").prefetch_related(
-        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
+        "author_customer__contact_points",
     )
     if not include_internal:
         messages = messages.filter(visibility=Visibility.PUBLIC)
@@ -57,7 +58,11 @@ def ticket_messages(*, ticket: Ticket, include_internal: bool = True) -> QuerySe
 
 
 def ticket_timeline(*, ticket: Ticket) -> QuerySet[TicketEvent]:
-    return ticket.events.select_related("actor_agent", "actor_customer").order_by("created_at", "id")
+    return (
+        ticket.events.select_related("actor_agent", "actor_customer")
+        .prefetch_related("actor_customer__contact_points")
+        .order_by("created_at", "id")
+    )
 
 
 def attachment_get_for_agent(*, agent: Agent, public_id: str) -> Attachment:
@@ -123,6 +128,8 @@ def apply_filters(tickets: QuerySet[Ticket], filters: TicketFilters) -> QuerySet
     return tickets.filter(conditions)
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 SORTS = {"-updated_at", "updated_at", "-created_at", "created_at"}
 
 
@@ -132,12 +139,20 @@ def encode_cursor(ticket: Ticket, sort: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def check_date_range(value: datetime) -> datetime:
+    """Refuse instants every database cannot store (SQLite overflows outside years 1–9999
+    once converted to UTC)."""
+    if value.tzinfo is not None and not (EARLIEST <= value <= LATEST):
+        raise ValueError("date out of range (1900–9000)")
+    return value
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(value), int(pk)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        return check_date_range(datetime.fromisoformat(value)), int(pk)
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:  # JSONDecodeError is a ValueError
         raise InvalidInput("The cursor is not valid; start again without it.", code="invalid_cursor") from exc
 
 

@@ -24,7 +24,7 @@ from frontdesk.core.text import html_to_text, sanitize_html, single_line, text_t
 from frontdesk.customers.models import Customer
 from frontdesk.customers.services import customer_get_or_create_by_email
 
-from .attachments import NewAttachment, clean_content_type, clean_filename, store_file
+from .attachments import NewAttachment, check_size, clean_content_type, clean_filename, delete_file, store_file
 from .lifecycle import ON_CUSTOMER_MESSAGE, check_transition
 from .models import (
     Attachment,
@@ -82,6 +82,8 @@ def _add_message(
     attachments: Sequence[NewAttachment],
 ) -> Message:
     text, clean_html = _bodies(body, body_html)
+    for item in attachments:  # refuse before writing anything
+        check_size(item.content)
     message = Message.objects.create(
         ticket=ticket,
         visibility=visibility,
@@ -91,17 +93,24 @@ def _add_message(
         body_text=text,
         body_html=clean_html,
     )
-    for item in attachments:
-        stored_name, digest = store_file(item.content)
-        filename = clean_filename(item.filename)
-        Attachment.objects.create(
-            message=message,
-            filename=filename,
-            content_type=clean_content_type(item.content_type, filename),
-            size=len(item.content),
-            sha256=digest,
-            stored_name=stored_name,
-        )
+    stored: list[str] = []
+    try:
+        for item in attachments:
+            stored_name, digest = store_file(item.content)
+            stored.append(stored_name)
+            filename = clean_filename(item.filename)
+            Attachment.objects.create(
+                message=message,
+                filename=filename,
+                content_type=clean_content_type(item.content_type, filename),
+                size=len(item.content),
+                sha256=digest,
+                stored_name=stored_name,
+            )
+    except BaseException:
+        for stored_name in stored:  # the rows roll back; the files must go with them
+            delete_file(stored_name)
+        raise
     return message
 
 
