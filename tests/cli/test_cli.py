@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -105,7 +106,13 @@ def test_it_runs_web_worker_and_scheduler_and_stops_cleanly(home_env):
             lambda: http("GET", f"{base}/api/v1/tickets/{ref}", token)[1]["status"] == "closed"
         ), "scheduler + worker did not close the solved ticket"
         timeline = http("GET", f"{base}/api/v1/tickets/{ref}", token)[1]["timeline"]
-        assert timeline[-1]["actor"] == "scheduler"
+        closing = [e for e in timeline if e["kind"] == "status" and e["after"] == "closed"]
+        assert [e["actor"] for e in closing] == ["scheduler"]
+        # The worker also mailed the reply; without a relay it lands in the local outbox.
+        assert wait_until(lambda: any(e["kind"] == "delivery" for e in
+                                      http("GET", f"{base}/api/v1/tickets/{ref}", token)[1]["timeline"]))
+        outbox = list((Path(home_env["FRONTDESK_HOME"]) / "outbox").glob("*.eml"))
+        assert len(outbox) == 1 and b"Extinguisher sent." in outbox[0].read_bytes()
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)

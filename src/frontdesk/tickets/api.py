@@ -221,18 +221,21 @@ def person(agent_or_customer) -> dict | None:
 
 
 def ticket_out(ticket: Ticket) -> dict:
+    """A ticket row, from a ticket annotated by ``selectors.with_list_columns``."""
+    requester = ticket.requester
     return {
         "reference": ticket.reference, "subject": ticket.subject, "status": ticket.status,
         "priority": ticket.priority, "channel": ticket.channel,
-        "requester": person(ticket.requester), "organization_id": ticket.organization_id,
+        "requester": {"id": requester.pk, "name": requester.name, "email": ticket.requester_email or ""},
+        "organization_id": ticket.organization_id,
         "group": (
             {"id": ticket.group.pk, "name": ticket.group.name, "tier": ticket.group.tier}
             if ticket.group else None
         ),
         "assignee": person(ticket.assignee),
         "tags": sorted(tag.name for tag in ticket.tags.all()),
-        "merged_into": ticket.merged_into.reference if ticket.merged_into_id else None,
-        "follow_up_of": ticket.follow_up_of.reference if ticket.follow_up_of_id else None,
+        "merged_into": ticket.merged_into_reference,
+        "follow_up_of": ticket.follow_up_of_reference,
         "created_at": ticket.created_at, "updated_at": ticket.updated_at,
         "solved_at": ticket.solved_at, "closed_at": ticket.closed_at,
     }
@@ -289,13 +292,17 @@ def _ticket(request, reference: str, *, write: bool = False) -> Ticket:
     return selectors.ticket_get_for_agent(agent=request.auth, reference=reference, write=write)
 
 
-def _fresh(ticket: Ticket) -> dict:
-    """The ticket as it is now. Not re-filtered by visibility: the caller just changed it, and
-    handing a ticket to another group must not answer 404."""
-    return ticket_out(
-        Ticket.objects.select_related("requester", "group", "assignee", "merged_into", "follow_up_of")
-        .prefetch_related("tags", "requester__contact_points").get(pk=ticket.pk)
+def _reloaded(ticket: Ticket) -> Ticket:
+    """The ticket as it is now. Not re-filtered by visibility: the caller just created or
+    changed it, and handing a ticket to another group must not answer 404."""
+    return (
+        selectors.with_list_columns(Ticket.objects.select_related("requester", "group", "assignee"))
+        .prefetch_related("tags").get(pk=ticket.pk)
     )
+
+
+def _fresh(ticket: Ticket) -> dict:
+    return ticket_out(_reloaded(ticket))
 
 
 # ---- endpoints -------------------------------------------------------------------------
@@ -331,7 +338,7 @@ def create_ticket(request, payload: TicketIn):
         ticket = services.ticket_create_for_email(
             requester_email=payload.requester_email, requester_name=payload.requester_name, **fields
         )
-    return Status(201, ticket_detail_out(ticket))
+    return Status(201, ticket_detail_out(_reloaded(ticket)))
 
 
 @router.get("/tickets/{reference}", response=TicketDetailOut)

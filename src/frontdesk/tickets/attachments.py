@@ -23,6 +23,7 @@ class NewAttachment:
     filename: str
     content: bytes
     content_type: str = ""
+    public_id: uuid.UUID | None = None  # pre-assigned when the caller must link to it (inline images)
 
 
 def clean_filename(name: str) -> str:

@@ -199,6 +199,7 @@ class EventKind(models.TextChoices):
     MERGED = "merged", "Another ticket merged into this one"
     MERGED_INTO = "merged_into", "Merged into another ticket"
     FOLLOW_UP = "follow_up", "Follow-up ticket opened"
+    DELIVERY = "delivery", "Delivery of a message to the customer changed"
 
 
 class TicketEvent(models.Model):

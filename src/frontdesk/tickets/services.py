@@ -100,6 +100,7 @@ def _add_message(
             stored.append(stored_name)
             filename = clean_filename(item.filename)
             Attachment.objects.create(
+                **({"public_id": item.public_id} if item.public_id else {}),
                 message=message,
                 filename=filename,
                 content_type=clean_content_type(item.content_type, filename),
