@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 from frontdesk.core.tasks import enqueue_on_commit
 
 SUBSCRIPTIONS: dict[str, list[str]] = {
-    # "reply": ["frontdesk.mail.tasks.deliver_reply"],   ← how a channel subscribes
+    "reply": ["frontdesk.mail.tasks.email_reply"],
 }
 
 

@@ -68,6 +68,9 @@ class ContactPoint(models.Model):
     kind = models.CharField(max_length=10, choices=ContactKind.choices)
     value = models.CharField(max_length=254)
     is_primary = models.BooleanField(default=False)
+    undeliverable_since = models.DateTimeField(
+        null=True, blank=True, help_text="Set by a permanent bounce: no automatic mail goes here."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

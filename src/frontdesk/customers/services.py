@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from frontdesk.core.errors import Conflict, InvalidInput
 
@@ -133,6 +134,13 @@ def customer_get_or_create_by_email(*, email: str, name: str = "") -> Customer:
             return customer_create(name=name, emails=[email])
     except Conflict:  # created concurrently: take theirs
         return ContactPoint.objects.get(kind=ContactKind.EMAIL, value=email).customer
+
+
+def contact_point_mark_undeliverable(*, email: str) -> int:
+    """A permanent bounce: no more automatic mail to this address until it is fixed."""
+    return ContactPoint.objects.filter(
+        kind=ContactKind.EMAIL, value=email.strip().lower(), undeliverable_since__isnull=True
+    ).update(undeliverable_since=timezone.now())
 
 
 def _repoint_references(model: type[models.Model], *, source, target) -> None:

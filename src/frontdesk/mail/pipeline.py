@@ -1,0 +1,293 @@
+"""Inbound processing: the stored raw message becomes a ticket message, through an ordered
+list of small stages written in one place (``STAGES``).
+
+Contract: ``inbound_process`` is idempotent (a row not in ``received`` state is left alone)
+and never raises for a bad message: whatever a stage cannot handle marks the row ``failed``
+with its error, the raw bytes stay in the spool, and the line goes on. An admin can
+reprocess it later (``services.inbound_reprocess``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from frontdesk.customers.models import Customer
+from frontdesk.customers.services import customer_get_or_create_by_email
+from frontdesk.tickets.attachments import NewAttachment
+from frontdesk.tickets.models import Channel, Message, Ticket
+from frontdesk.tickets.services import ticket_create, ticket_receive_customer_message
+
+from . import bounces
+from .addresses import base_address, plus_token, reference_from_reference_id, ticket_id_from_token
+from .automated import automated_reason, is_own_loop, too_many_hops
+from .models import InboundMessage, InboundStatus, Inbox, OutboundMessage, spool_dir
+from .outbound import deliverable_email, outbound_queue_ack
+from .parsing import ParsedMail, parse_message
+
+logger = logging.getLogger(__name__)
+
+_SUBJECT_TAG = re.compile(r"\[#([2-9A-HJ-NP-Z]{8})\]")
+
+
+@dataclass
+class Context:
+    inbound: InboundMessage
+    raw: bytes = b""
+    parsed: ParsedMail | None = None
+    sender: str = ""
+    inbox: Inbox | None = None
+    customer: Customer | None = None
+    thread: Ticket | None = None
+    thread_via: str = ""
+    message: Message | None = None
+    created_ticket: bool = False
+    flags: list[str] = field(default_factory=list)
+    done: str = ""  # set by a stage that ends processing: the final status
+
+    @property
+    def mail(self) -> ParsedMail:
+        assert self.parsed is not None
+        return self.parsed
+
+
+def read_raw(ctx: Context) -> None:
+    ctx.raw = (spool_dir() / ctx.inbound.spool_name).read_bytes()
+
+
+def parse(ctx: Context) -> None:
+    ctx.parsed = parse_message(ctx.raw)
+    ctx.flags += [f"defect:{name}" for name in ctx.mail.defects[:20]]
+    message_id = ctx.mail.message_id or f"{hashlib.sha256(ctx.raw).hexdigest()}@frontdesk.invalid"
+    envelope_from = ctx.inbound.envelope_from or ("<>" if ctx.inbound.source == "smtp" else "")
+    ctx.sender = ctx.mail.from_address or ("" if envelope_from == "<>" else envelope_from.lower())
+    ctx.inbound.message_id = message_id[:998]
+    ctx.inbound.from_address = ctx.sender[:320]
+    ctx.inbound.subject = ctx.mail.subject[:250]
+    ctx.inbound.automated = automated_reason(
+        headers=ctx.mail.headers, from_address=ctx.mail.from_address, envelope_from=envelope_from
+    )[:100]
+
+
+def content_digest(mail: ParsedMail) -> str:
+    """What the message says, independent of transport headers (Received, delivery route)."""
+    digest = hashlib.sha256()
+    for part in (mail.subject, mail.from_address, mail.text, mail.html or ""):
+        digest.update(part.encode("utf-8", "replace") + b"\0")
+    for attachment in mail.attachments:
+        digest.update(hashlib.sha256(attachment.content).digest())
+    return digest.hexdigest()
+
+
+def deduplicate(ctx: Context) -> None:
+    """Same Message-ID and same content as a message already handled: the same message (a
+    retry after a lost 250, or the same mail fetched twice). Same id, different content: both
+    kept, this one flagged (a reused id must not suppress the real mail)."""
+    earlier = (
+        InboundMessage.objects.filter(message_id=ctx.inbound.message_id)
+        .exclude(pk=ctx.inbound.pk).exclude(status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED])
+    )
+    digest = content_digest(ctx.mail)
+    ctx.inbound.flags = [*ctx.inbound.flags, f"content:{digest[:32]}"]
+    for row in earlier.order_by("received_at", "id"):
+        if f"content:{digest[:32]}" in row.flags or row.sha256 == ctx.inbound.sha256:
+            ctx.inbound.ticket_id = row.ticket_id
+            ctx.done = InboundStatus.DUPLICATE
+            return
+    if earlier.exists():
+        ctx.flags.append("message_id_reused")
+
+
+def stop_loops(ctx: Context) -> None:
+    if is_own_loop(ctx.mail.headers):
+        ctx.flags.append("own_mail_returned")
+        ctx.done = InboundStatus.IGNORED
+    elif too_many_hops(ctx.mail.headers):
+        ctx.flags.append("too_many_hops")
+        ctx.done = InboundStatus.IGNORED
+
+
+def handle_bounce(ctx: Context) -> None:
+    if bounces.handle_delivery_report(inbound=ctx.inbound, mail=ctx.mail):
+        ctx.done = InboundStatus.BOUNCE
+
+
+def choose_inbox(ctx: Context) -> None:
+    candidates = [*ctx.inbound.envelope_to, *ctx.mail.to, *ctx.mail.cc]
+    addresses = [base_address(address) for address in candidates if "@" in address]
+    by_address = {inbox.address.lower(): inbox for inbox in Inbox.objects.filter(address__in=addresses)}
+    ctx.inbox = next((by_address[a] for a in addresses if a in by_address), None) or (
+        Inbox.objects.filter(is_default=True).first()
+    )
+    ctx.inbound.inbox = ctx.inbox
+
+
+def identify_sender(ctx: Context) -> None:
+    if not ctx.sender:
+        raise ValueError("The message has no sender address (no From and a null envelope sender).")
+    ctx.customer = customer_get_or_create_by_email(email=ctx.sender, name=ctx.mail.from_name)
+
+
+def find_thread(ctx: Context) -> None:
+    """Which ticket this continues: our signed reply address, then Message-IDs we sent or
+    stored, then the subject tag (only as a hint, for the requester themself)."""
+    for address in [*ctx.inbound.envelope_to, *ctx.mail.to, *ctx.mail.cc]:
+        if (token := plus_token(address)) and (ticket_id := ticket_id_from_token(token)):
+            if ticket := Ticket.objects.filter(pk=ticket_id).first():
+                ctx.thread, ctx.thread_via = ticket, "reply address"
+                return
+    ids = [*ctx.mail.in_reply_to, *reversed(ctx.mail.references)]
+    for message_id in ids:
+        if reference := reference_from_reference_id(message_id):
+            ctx.thread = Ticket.objects.filter(reference=reference).first()
+        else:
+            ctx.thread = _ticket_by_message_id(message_id)
+        if ctx.thread:
+            ctx.thread_via = "references"
+            return
+    if match := _SUBJECT_TAG.search(ctx.mail.subject):
+        ticket = Ticket.objects.filter(reference=match.group(1)).first()
+        if ticket and ticket.requester_id == ctx.customer.pk:
+            ctx.thread, ctx.thread_via = ticket, "subject tag"
+
+
+def _ticket_by_message_id(message_id: str) -> Ticket | None:
+    outbound = OutboundMessage.objects.filter(message_id=message_id).select_related("ticket").first()
+    if outbound:
+        return outbound.ticket
+    inbound = (
+        InboundMessage.objects.filter(message_id=message_id, ticket__isnull=False)
+        .select_related("ticket").order_by("received_at").first()
+    )
+    return inbound.ticket if inbound else None
+
+
+def authorise_sender(ctx: Context) -> None:
+    """Matching a thread is not authorising a sender: someone other than the requester gets a
+    new ticket linked to the old one, and sees nothing of it."""
+    if ctx.thread and ctx.thread.requester_id != ctx.customer.pk:
+        ctx.flags.append(f"not_requester_of:{ctx.thread.reference}")
+        ctx.thread_via = "linked"
+
+
+def _attachments(ctx: Context) -> tuple[list[NewAttachment], str | None]:
+    """Attachments with pre-assigned ids, and the HTML with cid: images pointing at them."""
+    html = ctx.mail.html
+    attachments = []
+    for item in ctx.mail.attachments:
+        public_id = uuid.uuid4()
+        attachments.append(NewAttachment(filename=item.filename, content=item.content,
+                                         content_type=item.content_type, public_id=public_id))
+        if html and item.content_id:
+            html = html.replace(f"cid:{item.content_id}", f"/api/v1/attachments/{public_id}")
+    return attachments, html
+
+
+def create_or_append(ctx: Context) -> None:
+    attachments, html = _attachments(ctx)
+    body = ctx.mail.text or ("(attachments only)" if attachments else "(empty message)")
+    if ctx.thread and ctx.thread_via != "linked":
+        ctx.message = ticket_receive_customer_message(
+            ticket=ctx.thread, customer=ctx.customer, body=body, body_html=html, channel=Channel.EMAIL,
+            attachments=attachments,
+        )
+        ctx.created_ticket = ctx.message.ticket_id != ctx.thread.pk  # a closed ticket's follow-up
+    else:
+        ticket = ticket_create(
+            subject=ctx.mail.subject or "(no subject)", requester=ctx.customer, body=body, body_html=html,
+            channel=Channel.EMAIL, group=ctx.inbox.group if ctx.inbox else None, attachments=attachments,
+            follow_up_of=ctx.thread,
+        )
+        ctx.message = ticket.messages.get()
+        ctx.created_ticket = True
+    ctx.inbound.ticket_id = ctx.message.ticket_id
+    ctx.inbound.ticket_message = ctx.message
+
+
+def acknowledge(ctx: Context) -> None:
+    """A new ticket from a person gets one acknowledgement; automated mail never does."""
+    if not ctx.created_ticket or ctx.inbound.automated or (ctx.inbox and not ctx.inbox.acknowledge):
+        return
+    ticket = ctx.message.ticket
+    if deliverable_email(ticket) is None:
+        return
+    outbound_queue_ack(ticket=ticket, to=ctx.sender, customer_name=ctx.customer.name)
+
+
+def watch_for_loops(ctx: Context) -> None:
+    """Many messages on one ticket within a minute look like a loop: flag them and log."""
+    if not ctx.inbound.ticket_id:
+        return
+    from django.conf import settings
+
+    recent = InboundMessage.objects.filter(
+        ticket_id=ctx.inbound.ticket_id, received_at__gte=timezone.now() - timedelta(minutes=1)
+    ).count()
+    if recent > settings.FRONTDESK_LOOP_MESSAGES_PER_MINUTE:
+        ctx.flags.append("loop_suspected")
+        logger.warning("ticket %s received %d messages within a minute: mail loop suspected",
+                       ctx.message.ticket.reference if ctx.message else ctx.inbound.ticket_id, recent)
+
+
+STAGES: list[Callable[[Context], None]] = [
+    read_raw,
+    parse,
+    deduplicate,
+    stop_loops,
+    handle_bounce,
+    choose_inbox,
+    identify_sender,
+    find_thread,
+    authorise_sender,
+    create_or_append,
+    watch_for_loops,
+    acknowledge,
+]
+
+
+def _run_stages(ctx: Context) -> str:
+    for stage in STAGES:
+        stage(ctx)
+        if ctx.done:
+            return ctx.done
+    return InboundStatus.PROCESSED
+
+
+def _save(inbound: InboundMessage, *, status: str, flags: list[str], error: str = "") -> None:
+    inbound.status = status
+    inbound.error = error
+    inbound.flags = list(dict.fromkeys([*inbound.flags, *flags]))
+    inbound.processed_at = timezone.now()
+    inbound.save()
+
+
+def inbound_process(*, inbound_id: int) -> str:
+    """Process one stored message (see the module docstring for the contract)."""
+    try:
+        with transaction.atomic():
+            inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
+            if inbound is None or inbound.status != InboundStatus.RECEIVED:
+                return "skipped"
+            inbound.attempts += 1
+            ctx = Context(inbound=inbound)
+            status = _run_stages(ctx)
+            _save(inbound, status=status, flags=ctx.flags)
+            return status
+    except OperationalError:
+        raise  # the database, not the message (locked, restarting): the task retries
+    except Exception as exc:  # a poison message must not stop the line
+        logger.exception("inbound message %s failed", inbound_id)
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        with transaction.atomic():
+            inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
+            inbound.attempts += 1
+            _save(inbound, status=InboundStatus.FAILED, flags=[], error=error)
+        return "failed"

@@ -1,0 +1,311 @@
+"""The durable spool for raw inbound mail (RELIABILITY.md §2.1, steps 1–3 and 6).
+
+Layout under ``spool_dir()``::
+
+    tmp/<uuid>                   a message being received; never acknowledged
+    tmp/<uuid>.json              its envelope being written
+    new/<sha256>.eml             the raw bytes, fsynced; identical bytes share one file
+    new/<sha256>.<uuid>.json     the envelope of one delivery whose row may not exist yet
+
+The order of one delivery: stream to ``tmp/<uuid>`` → fsync → envelope to ``tmp/<uuid>.json``
+→ fsync → rename into ``new/`` → rename the message into ``new/<sha256>.eml`` → fsync(new/)
+→ ``inbound_store`` (row + task, one transaction) → unlink the envelope. A crash anywhere
+leaves either nothing acknowledged in ``tmp/`` (removed by ``sweep()``) or an envelope in
+``new/`` that ``sweep()`` turns into a row unless that row already exists. The row's
+``received_at`` is the envelope's, so the sweep recognises a delivery it must not index twice.
+
+Every function here does blocking file and database I/O: the SMTP listener calls them in a
+thread, never on its event loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import InboundMessage, Mailbox, spool_dir
+from .services import inbound_store
+
+logger = logging.getLogger(__name__)
+
+CHUNK_BYTES = 64 * 1024
+FILE_MODE = 0o640
+DIR_MODE = 0o750
+
+
+class MessageTooLarge(Exception):
+    """More bytes than the writer's ``max_bytes``: the sender gets 552."""
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in {errno.ENOSPC, errno.EDQUOT}
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the transport knew about a message; the headers may claim otherwise."""
+
+    mail_from: str = ""
+    rcpt_tos: tuple[str, ...] = ()
+    peer: str = ""
+    tls: bool = False
+    source: str = "smtp"
+    mailbox_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """One delivery, durable in ``new/``. ``spool_name`` is relative to ``spool_dir()``."""
+
+    spool_name: str
+    sha256: str
+    size: int
+    received_at: datetime
+    envelope: Envelope = field(default_factory=Envelope)
+    sidecar: Path | None = None
+
+
+def spool_path(spool_name: str) -> Path:
+    return spool_dir() / spool_name
+
+
+def _ensure_dir(path: Path) -> Path:
+    if not path.is_dir():
+        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        os.chmod(path, DIR_MODE)  # mkdir's mode is reduced by the umask
+    return path
+
+
+def spool_dirs() -> tuple[Path, Path]:
+    """``(tmp, new)``, created 0750 if missing."""
+    root = _ensure_dir(spool_dir())
+    return _ensure_dir(root / "tmp"), _ensure_dir(root / "new")
+
+
+def _fsync(fd: int) -> None:
+    os.fsync(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        _fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _create(path: Path) -> int:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    os.fchmod(fd, FILE_MODE)  # exactly 0640, whatever the umask
+    return fd
+
+
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _clean(text: str) -> str:
+    """Envelope strings may carry undecodable bytes (surrogateescape): keep them storable."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+class SpoolWriter:
+    """Receives one message in pieces into ``tmp/<uuid>``; ``commit`` makes it durable.
+
+    ``write`` only buffers (and hashes nothing): it never touches the disk, so an event loop may
+    call it; ``flush``, ``commit`` and ``discard`` do I/O. Memory stays at about one chunk:
+    callers flush when ``buffered`` reaches ``CHUNK_BYTES`` (``write`` flushes itself beyond
+    four chunks, for callers that never do). Use as a context manager to discard on error.
+    """
+
+    def __init__(self, *, max_bytes: int | None = None):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._buffer = bytearray()
+        self._hash = hashlib.sha256()
+        tmp, self._new = spool_dirs()
+        self._id = uuid.uuid4().hex
+        self.tmp_path = tmp / self._id
+        self._fd: int | None = _create(self.tmp_path)
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise MessageTooLarge(f"more than {self.max_bytes} bytes")
+        self._buffer += data
+        if len(self._buffer) >= 4 * CHUNK_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buffer and self._fd is not None:
+            self._hash.update(self._buffer)
+            _write_all(self._fd, self._buffer)
+            self._buffer.clear()
+
+    def commit(self, *, envelope: Envelope) -> Spooled:
+        """fsync the message, write its envelope beside it, rename both into ``new/``, fsync
+        the directory. On any error the temporary files are removed and the error raised."""
+        assert self._fd is not None, "commit or discard already called"
+        tmp_sidecar = self.tmp_path.with_suffix(".json")
+        sidecar: Path | None = None
+        try:
+            self.flush()
+            _fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            sha256 = self._hash.hexdigest()
+            spooled = Spooled(
+                spool_name=f"new/{sha256}.eml", sha256=sha256, size=self.size,
+                received_at=timezone.now(), envelope=envelope,
+            )
+            fd = _create(tmp_sidecar)
+            try:
+                _write_all(fd, json.dumps(_sidecar_data(spooled)).encode())
+                _fsync(fd)
+            finally:
+                os.close(fd)
+            # The envelope is in new/ before the message: a message in new/ without a row always
+            # has its envelope there for the sweep (a crash between the renames leaves an
+            # envelope without a message, which the sweep drops: it was never acknowledged).
+            sidecar = self._new / f"{sha256}.{self._id}.json"
+            os.rename(tmp_sidecar, sidecar)
+            os.rename(self.tmp_path, self._new / f"{sha256}.eml")
+            _fsync_dir(self._new)
+        except BaseException:
+            if sidecar is not None:
+                sidecar.unlink(missing_ok=True)
+            tmp_sidecar.unlink(missing_ok=True)
+            self.discard()
+            raise
+        return replace(spooled, sidecar=sidecar)
+
+    def discard(self) -> None:
+        """Forget the message: close and remove the temporary file. Safe to call twice."""
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            finally:
+                self._fd = None
+        self._buffer.clear()
+        self.tmp_path.unlink(missing_ok=True)
+
+    def __enter__(self) -> SpoolWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.discard()
+
+
+def _sidecar_data(spooled: Spooled) -> dict:
+    envelope = spooled.envelope
+    return {
+        "spool_name": spooled.spool_name, "sha256": spooled.sha256, "size": spooled.size,
+        "received_at": spooled.received_at.isoformat(),
+        "mail_from": _clean(envelope.mail_from), "rcpt_tos": [_clean(a) for a in envelope.rcpt_tos],
+        "peer": envelope.peer, "tls": envelope.tls, "source": envelope.source, "mailbox_id": envelope.mailbox_id,
+    }
+
+
+def _read_sidecar(path: Path) -> Spooled:
+    data = json.loads(path.read_text())
+    return Spooled(
+        spool_name=data["spool_name"], sha256=data["sha256"], size=int(data["size"]),
+        received_at=datetime.fromisoformat(data["received_at"]),
+        envelope=Envelope(
+            mail_from=data["mail_from"], rcpt_tos=tuple(data["rcpt_tos"]), peer=data["peer"], tls=bool(data["tls"]),
+            source=data.get("source", "smtp"), mailbox_id=data.get("mailbox_id"),
+        ),
+        sidecar=path,
+    )
+
+
+def spool_index(*, spooled: Spooled) -> InboundMessage:
+    """Record a committed delivery (row + processing task, one transaction), then drop its
+    envelope file. After this returns the sender may be told 250. If recording fails the
+    envelope is removed too: the sender is told 4xx and keeps the message (RFC 5321 §4.2.5), so
+    no later sweep may index it a second time."""
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        # WAL with synchronous=NORMAL (our default) may lose the last commits on power loss;
+        # a row we answer 250 for must survive that (RFC 5321 §6.1).
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=FULL")
+    envelope = spooled.envelope
+    try:
+        with transaction.atomic():
+            inbound = inbound_store(
+                spool_name=spooled.spool_name, sha256=spooled.sha256, size=spooled.size,
+                envelope_from=_clean(envelope.mail_from), envelope_to=[_clean(a) for a in envelope.rcpt_tos],
+                peer=envelope.peer, tls=envelope.tls, source=envelope.source,
+                mailbox=Mailbox.objects.filter(pk=envelope.mailbox_id).first() if envelope.mailbox_id else None,
+            )
+            # The spool's timestamp identifies this delivery to sweep(); inbound_store stamps
+            # its own. Same transaction, so the row never exists with the other value.
+            InboundMessage.objects.filter(pk=inbound.pk).update(received_at=spooled.received_at)
+            inbound.received_at = spooled.received_at
+    except BaseException:
+        if spooled.sidecar is not None:
+            spooled.sidecar.unlink(missing_ok=True)
+        raise
+    if spooled.sidecar is not None:
+        spooled.sidecar.unlink(missing_ok=True)
+    return inbound
+
+
+@dataclass
+class SweepReport:
+    indexed: int = 0
+    already_indexed: int = 0
+    never_renamed: int = 0
+    tmp_removed: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+
+def sweep() -> SweepReport:
+    """Run at startup, before accepting mail (RELIABILITY.md §2.1 step 6): index every
+    delivery whose envelope is still in ``new/`` and has no row (a crash between fsync and
+    commit), and remove ``tmp/`` leftovers (never acknowledged).
+
+    Assumes no other process writes to this spool meanwhile (one listener per spool).
+    An unreadable envelope is left in place and reported, never deleted.
+    """
+    tmp, new = spool_dirs()
+    report = SweepReport()
+    for path in tmp.iterdir():
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            report.tmp_removed += 1
+    for sidecar in sorted(new.glob("*.json")):
+        try:
+            spooled = _read_sidecar(sidecar)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.error("spool: cannot read envelope %s (%s); left in place", sidecar, exc)
+            report.unreadable.append(sidecar.name)
+            continue
+        if not spool_path(spooled.spool_name).is_file():
+            sidecar.unlink(missing_ok=True)
+            report.never_renamed += 1
+        elif InboundMessage.objects.filter(sha256=spooled.sha256, received_at=spooled.received_at).exists():
+            sidecar.unlink(missing_ok=True)  # committed, crashed before removing the envelope
+            report.already_indexed += 1
+        else:
+            inbound = spool_index(spooled=spooled)
+            logger.warning("spool: indexed %s as inbound %s after an interrupted delivery", sidecar.name, inbound.pk)
+            report.indexed += 1
+    return report

@@ -1,0 +1,28 @@
+"""Mail background tasks: thin, take ids, safe to run twice."""
+
+from frontdesk.core.tasks import retrying_task
+
+from .delivery import MAX_DELIVERY_ATTEMPTS
+
+
+@retrying_task
+def process_inbound(*, inbound_id: int) -> str:
+    from .pipeline import inbound_process
+
+    return inbound_process(inbound_id=inbound_id)
+
+
+@retrying_task(max_attempts=MAX_DELIVERY_ATTEMPTS)
+def deliver_outbound(*, outbound_id: int) -> str:
+    from .delivery import outbound_deliver
+
+    return outbound_deliver(outbound_id=outbound_id)
+
+
+@retrying_task
+def email_reply(*, event_id: int) -> str:
+    """Subscribed to ticket ``reply`` events: queue the reply as email to the requester."""
+    from .outbound import outbound_queue_reply
+
+    outbound = outbound_queue_reply(event_id=event_id)
+    return f"queued {outbound.pk}" if outbound else "nothing to send"
