@@ -8,6 +8,7 @@ of Support's tickets), ``customer`` (the requester of ``ticket``).
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 from django.core.management import call_command
@@ -77,7 +78,12 @@ def run_tasks() -> None:
     Tests that call this need real commits (``@pytest.mark.django_db(transaction=True)``):
     the worker closes connections it finds inside a transaction, as in production.
     """
-    call_command("db_worker", batch=True, interval=0, startup_delay=False, verbosity=0)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        call_command("db_worker", batch=True, interval=0, startup_delay=False, verbosity=0)
+    finally:  # the worker installs its own shutdown handlers; give pytest its own back
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 class ApiClient:

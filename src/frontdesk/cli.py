@@ -12,6 +12,7 @@ import sys
 import time
 
 DEFAULT_HTTP = "127.0.0.1:8000"
+DEFAULT_SMTP = "127.0.0.1:2525"
 
 
 def setup_django() -> None:
@@ -86,11 +87,24 @@ def cmd_scheduler(args) -> int:
     return 0
 
 
+def cmd_smtp(args) -> int:
+    setup_django()
+    from frontdesk.mail.smtp import serve
+
+    try:
+        serve(address=args.smtp,
+              on_ready=lambda address: print(f"frontdesk smtp listening on smtp://{address}", flush=True))
+    except OSError as exc:
+        print(f"error: cannot start the SMTP listener on {args.smtp}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_check(args) -> int:
     setup_django()
     from django.core.management import call_command
 
-    from frontdesk.core.health import health_report
+    from frontdesk.health import health_report
 
     call_command("check", deploy=args.deploy)
     report = health_report()
@@ -134,10 +148,93 @@ def cmd_token_create(args) -> int:
     return 0
 
 
+def _mailbox_password(args) -> str | None:
+    if args.password_file:
+        with open(args.password_file, encoding="utf-8") as handle:
+            return handle.read().rstrip("\r\n")
+    if password := os.environ.get("FRONTDESK_IMAP_PASSWORD"):
+        return password
+    if sys.stdin.isatty():
+        return getpass.getpass(f"IMAP password for {args.username}: ")
+    return None
+
+
+def cmd_mailbox_add(args) -> int:
+    setup_django()
+    from frontdesk.core.errors import DomainError
+    from frontdesk.mail.imap import mailbox_create
+    from frontdesk.mail.models import Inbox
+
+    inbox = Inbox.objects.filter(address__iexact=args.inbox.strip()).first()
+    if inbox is None:
+        print(f"error: no inbox with address {args.inbox} (create it in the admin: Email → Inboxes)",
+              file=sys.stderr)
+        return 2
+    password = _mailbox_password(args)
+    if not password:
+        print("error: no password (use --password-file, FRONTDESK_IMAP_PASSWORD or a terminal)", file=sys.stderr)
+        return 2
+    try:
+        mailbox = mailbox_create(
+            inbox=inbox, host=args.host, port=args.port, starttls=args.starttls, username=args.username,
+            password=password, folder=args.folder, move_to=args.move_to, interval_seconds=args.interval,
+        )
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"added mailbox {mailbox.pk}: {mailbox} port {mailbox.port} for {inbox.address}; polled every "
+          f"{mailbox.poll_interval_seconds}s by the scheduler (now: frontdesk mailbox poll --id {mailbox.pk})")
+    return 0
+
+
+def cmd_mailbox_list(args) -> int:
+    setup_django()
+    from frontdesk.mail.imap import mailbox_is_alerting
+    from frontdesk.mail.models import Mailbox
+
+    mailboxes = Mailbox.objects.select_related("inbox").order_by("id")
+    if not mailboxes:
+        print("no mailboxes (add one: frontdesk mailbox add --help)")
+    for mailbox in mailboxes:  # every column but the password
+        state = ("ALERT" if mailbox_is_alerting(mailbox) else "enabled") if mailbox.enabled else "disabled"
+        tls = "tls" if mailbox.use_ssl else "starttls"
+        moved = f" → {mailbox.move_to}" if mailbox.move_to else ""
+        success = f"{mailbox.last_success_at:%Y-%m-%d %H:%M:%S}" if mailbox.last_success_at else "never"
+        print(f"{mailbox.pk}\t{state}\t{mailbox.inbox.address}\t{mailbox.username}@{mailbox.host}:{mailbox.port} "
+              f"({tls})\t{mailbox.folder}{moved}\tevery {mailbox.poll_interval_seconds}s\tlast success {success}"
+              + (f"\t{mailbox.last_error}" if mailbox.last_error else ""))
+    return 0
+
+
+def cmd_mailbox_poll(args) -> int:
+    setup_django()
+    from frontdesk.mail.imap import mailbox_poll
+    from frontdesk.mail.models import Mailbox
+
+    if args.id is not None:
+        mailbox = Mailbox.objects.filter(pk=args.id).first()
+        if mailbox is None or not mailbox.enabled:
+            print(f"error: no enabled mailbox {args.id}", file=sys.stderr)
+            return 2
+        ids = [mailbox.pk]
+    else:
+        ids = list(Mailbox.objects.filter(enabled=True).order_by("id").values_list("id", flat=True))
+    failed = False
+    for mailbox_id in ids:
+        report = mailbox_poll(mailbox_id=mailbox_id)
+        print(report)
+        failed = failed or not report.ok
+    if not ids:
+        print("no enabled mailboxes")
+    return 1 if failed else 0
+
+
 def _role_command(role: str, args) -> list[str]:
     command = [sys.executable, "-m", "frontdesk.cli", role]
     if role == "web":
         command += ["--http", args.http, "--workers", str(args.workers)]
+    if role == "smtp":
+        command += ["--smtp", args.smtp]
     return command
 
 
@@ -177,7 +274,7 @@ def supervise(commands: dict[str, list[str]]) -> int:
 
 def cmd_run(args) -> int:
     cmd_migrate(args)
-    roles = ["web", "worker", "scheduler"]
+    roles = ["web", "smtp", "worker", "scheduler"]
     return supervise({role: _role_command(role, args) for role in roles})
 
 
@@ -189,7 +286,7 @@ def cmd_demo(args) -> int:
     print_welcome(base_url=f"http://{args.http}", logins=logins)
     if args.no_serve:
         return 0
-    return supervise({role: _role_command(role, args) for role in ["web", "worker", "scheduler"]})
+    return supervise({role: _role_command(role, args) for role in ["web", "smtp", "worker", "scheduler"]})
 
 
 def cmd_manage(args) -> int:
@@ -214,13 +311,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workers", type=int, default=None,
                        help="web worker processes (default FRONTDESK_WEB_WORKERS or 2)")
 
-    p = sub.add_parser("run", help="migrate, then run web, worker and scheduler together")
+    def smtp_flags(p):
+        p.add_argument("--smtp", type=host_port, default=DEFAULT_SMTP, metavar="HOST:PORT",
+                       help=f"where the SMTP listener accepts mail (default {DEFAULT_SMTP})")
+
+    p = sub.add_parser("run", help="migrate, then run web, SMTP listener, worker and scheduler together")
     web_flags(p)
+    smtp_flags(p)
     p.add_argument("--verbose", action="store_true", help="print each migration")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="like run, plus idempotent demo data and a list of logins")
     web_flags(p)
+    smtp_flags(p)
     p.add_argument("--verbose", action="store_true", help="print each migration")
     p.add_argument("--no-serve", action="store_true", help="load the demo data and exit")
     p.set_defaults(func=cmd_demo)
@@ -230,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
     p.add_argument("--access-log", action="store_true", help="log every request to stdout")
     p.set_defaults(func=cmd_web)
+
+    p = sub.add_parser("smtp", help="the inbound SMTP listener (sweeps its spool first)")
+    smtp_flags(p)
+    p.set_defaults(func=cmd_smtp)
 
     p = sub.add_parser("worker", help="a background task worker")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle")
@@ -262,6 +369,26 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--agent", required=True, metavar="EMAIL")
     tp.add_argument("--name", default="", help="a label to recognise the token by")
     tp.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("mailbox", help="IMAP mailboxes polled into an inbox")
+    mailbox_sub = p.add_subparsers(dest="mailbox_command", required=True, metavar="ACTION")
+    mp = mailbox_sub.add_parser("add", help="add a mailbox; the password comes from --password-file, "
+                                "FRONTDESK_IMAP_PASSWORD or a prompt, never from the command line")
+    mp.add_argument("--inbox", required=True, metavar="ADDRESS", help="address of an existing inbox")
+    mp.add_argument("--host", required=True)
+    mp.add_argument("--port", type=int, default=None, help="default 993 (143 with --starttls)")
+    mp.add_argument("--starttls", action="store_true", help="STARTTLS instead of implicit TLS")
+    mp.add_argument("--username", required=True)
+    mp.add_argument("--password-file", metavar="FILE")
+    mp.add_argument("--folder", default="INBOX")
+    mp.add_argument("--move-to", default="", metavar="FOLDER", help="move stored mail there (default: mark it read)")
+    mp.add_argument("--interval", type=int, default=60, help="seconds between polls (default 60)")
+    mp.set_defaults(func=cmd_mailbox_add)
+    mp = mailbox_sub.add_parser("list", help="mailboxes and their last poll (never passwords)")
+    mp.set_defaults(func=cmd_mailbox_list)
+    mp = mailbox_sub.add_parser("poll", help="poll now and print what was fetched")
+    mp.add_argument("--id", type=int, default=None, help="one mailbox (default: every enabled one)")
+    mp.set_defaults(func=cmd_mailbox_poll)
 
     p = sub.add_parser("manage", help="any Django management command (advanced)")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -9,4 +9,10 @@ DUE_WORK = [
         task="frontdesk.tickets.tasks.ticket_auto_close",
         id_kwarg="ticket_id",
     ),
+    DueWork(
+        model="mail.Mailbox",
+        due_field="next_poll_at",
+        task="frontdesk.mail.tasks.poll_mailbox",
+        id_kwarg="mailbox_id",
+    ),
 ]

@@ -252,6 +252,9 @@ FRONTDESK_SMTP_TIMEOUT = env_int("FRONTDESK_SMTP_TIMEOUT", 60)
 # STARTTLS is offered when both are set (PEM files).
 FRONTDESK_SMTP_TLS_CERT = env_str("FRONTDESK_SMTP_TLS_CERT")
 FRONTDESK_SMTP_TLS_KEY = env_str("FRONTDESK_SMTP_TLS_KEY")
+# IMAP polling always verifies the server's certificate; this PEM file (a private CA) is
+# trusted in addition to the system's CAs.
+FRONTDESK_IMAP_CA_FILE = env_str("FRONTDESK_IMAP_CA_FILE")
 
 # Ninja: one error format; we render our own errors (see frontdesk/api.py).
 NINJA_PAGINATION_MAX_LIMIT = 100

@@ -3,6 +3,7 @@ from django.urls import path
 
 from frontdesk.api import api
 from frontdesk.core import views as core_views
+from frontdesk.health import healthz
 
 admin.site.site_header = "Frontdesk administration"
 admin.site.site_title = "Frontdesk"
@@ -10,7 +11,7 @@ admin.site.site_title = "Frontdesk"
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
     path("livez", core_views.livez, name="livez"),
     path("", core_views.home, name="home"),
 ]

@@ -88,7 +88,8 @@ def test_it_runs_web_worker_and_scheduler_and_stops_cleanly(home_env):
     token = frontdesk(home_env, "token", "create", "--agent", "ops@example.com").stdout.splitlines()[-1]
     base = f"http://127.0.0.1:{free_port()}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "frontdesk.cli", "run", "--http", base.removeprefix("http://")],
+        [sys.executable, "-m", "frontdesk.cli", "run", "--http", base.removeprefix("http://"),
+         "--smtp", f"127.0.0.1:{free_port()}"],
         env=home_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

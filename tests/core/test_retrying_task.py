@@ -3,7 +3,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from frontdesk.core.health import health_report
+from frontdesk.health import health_report
 from tests.conftest import run_tasks
 
 from .flaky_tasks import deliver_to_unreachable_relay

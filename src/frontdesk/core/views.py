@@ -1,16 +1,7 @@
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from .health import health_report
-
-
-@require_GET
-@never_cache
-def healthz(request):
-    report = health_report()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
 @require_GET

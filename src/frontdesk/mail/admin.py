@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from .imap import mailbox_reschedule
 from .models import InboundMessage, InboundStatus, Inbox, Mailbox, OutboundMessage, spool_dir
 from .services import inbound_reprocess
 
@@ -25,7 +26,8 @@ class MailboxForm(forms.ModelForm):
 
     class Meta:
         model = Mailbox
-        exclude = ["uidvalidity", "last_uid", "last_success_at", "last_error", "next_poll_at"]
+        fields = ["inbox", "host", "port", "use_ssl", "username", "password", "folder", "move_to", "enabled",
+                  "poll_interval_seconds"]
 
     def clean_password(self):
         password = self.cleaned_data.get("password")
@@ -41,6 +43,16 @@ class MailboxAdmin(admin.ModelAdmin):
     form = MailboxForm
     list_display = ["__str__", "inbox", "enabled", "last_success_at", "last_error"]
     readonly_fields = ["uidvalidity", "last_uid", "last_success_at", "last_error"]
+
+    def save_model(self, request, obj, form, change):
+        # Only the form's fields: a poll running meanwhile writes last_uid, uidvalidity and the
+        # due time. Then an enabled mailbox is polled now (new settings are tried at once; a new
+        # mailbox starts), a disabled one is no longer due.
+        if change:
+            obj.save(update_fields=[*form.fields, "updated_at"])
+        else:
+            obj.save()
+        mailbox_reschedule(mailbox_id=obj.pk)
 
 
 class UnprocessedFilter(admin.SimpleListFilter):

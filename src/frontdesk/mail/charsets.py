@@ -39,6 +39,7 @@ _ISO2022JP_CODECS = ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2")
 _ISO2022JP_ESCAPES = (b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b(I", b"\x1b$(D")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LANGUAGE_SUFFIX = re.compile(r"\*.*$")
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def decode_bytes(data: bytes, charset: str | None, defects: list[str]) -> str:
@@ -56,9 +57,14 @@ def decode_bytes(data: bytes, charset: str | None, defects: list[str]) -> str:
             continue
         if codec and codec not in _WEAK_CODECS and _family(candidate) != _family(codec):
             defects.append("charset_fallback")
-        return text
+        return without_surrogates(text)
     defects.append("charset_fallback")
     return data.decode("cp1252", "replace")
+
+
+def without_surrogates(text: str) -> str:
+    """Lone surrogates (UTF-7 can decode to them) replaced: they cannot be encoded, stored or sanitized."""
+    return _LONE_SURROGATES.sub("\ufffd", text)
 
 
 def codec_for(charset: str | None) -> str | None:

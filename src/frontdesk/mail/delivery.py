@@ -12,6 +12,7 @@ import os
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -145,7 +146,7 @@ def outbound_deliver(*, outbound_id: int) -> str:
     outbound = _claim(outbound_id)
     if outbound is None:
         return "nothing to do"
-    data = bytes(build_email(outbound))
+    data = build_email(outbound).as_bytes(policy=SMTP_POLICY)  # CRLF line ends, folded headers
     relay = relay_settings()
     if relay is None:
         write_to_outbox(outbound, data)

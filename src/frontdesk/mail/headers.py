@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime
 from email import policy
 from email.utils import parsedate_to_datetime
+from itertools import groupby
 
 from frontdesk.core.text import single_line
 from frontdesk.mail.charsets import decode_bytes, looks_like_iso2022jp
@@ -27,7 +28,7 @@ _QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 _ID_IN_BRACKETS = re.compile(r"<([^<>]*)>")
 _ADDR_SPEC = re.compile(r'^("[^"]+"|[^@\s<>()\[\],;:\\"]+)@[^@\s<>()\[\],;:\\"]+$')
-_LOOSE_ADDRESS = re.compile(r'[^\s<>()\[\],;:\\"@]+@[^\s<>()\[\],;:\\"@]+')
+_ADDRESS_SEPARATORS = re.compile(r'[\s<>()\[\],;:\\"]+')
 
 
 def header_text(raw: str, *, charset_hint: str | None = None) -> str:
@@ -40,13 +41,21 @@ def unfold(raw: str, *, charset_hint: str | None = None) -> str:
     value = _LINE_BREAKS.sub("", raw)
     if "\x1b" not in value and not _SURROGATES.search(value):
         return value
-    data = value.encode("utf-8", "surrogateescape")
+    data = _to_bytes(value)
     if not looks_like_iso2022jp(data):
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             pass
     return decode_bytes(data, charset_hint, [])
+
+
+def _to_bytes(text: str) -> bytes:
+    """Back to the bytes the parser read (8-bit bytes arrive as surrogate escapes)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that did not come from a byte
+        return text.encode("utf-8", "replace")
 
 
 def decode_words(value: str) -> str:
@@ -79,9 +88,11 @@ def decode_words(value: str) -> str:
 
 def _decode_word(encoding: str, text: str) -> bytes | None:
     if encoding in "qQ":
-        data = text.encode("utf-8", "surrogateescape").replace(b"_", b" ")
+        data = _to_bytes(text).replace(b"_", b" ")
         return _QP_ESCAPE.sub(lambda match: bytes([int(match.group(1), 16)]), data)
     cleaned = _NOT_BASE64.sub("", text)
+    if not cleaned:
+        return None
     if len(cleaned) % 4 == 1:
         cleaned = cleaned[:-1]
     try:
@@ -91,14 +102,11 @@ def _decode_word(encoding: str, text: str) -> bytes | None:
 
 
 def _flush(pending: list[tuple[str, bytes]]) -> str:
-    """Decode adjacent words; bytes of neighbours in one charset are joined first (split characters)."""
-    parts: list[str] = []
-    while pending:
-        charset, data = pending.pop(0)
-        while pending and pending[0][0].lower() == charset.lower():
-            data += pending.pop(0)[1]
-        parts.append(decode_bytes(data, charset, []))
-    return "".join(parts)
+    """Decode adjacent words (emptying *pending*); neighbours in one charset are joined first (split characters)."""
+    runs = groupby(pending, key=lambda word: word[0].lower())
+    text = "".join(decode_bytes(b"".join(data for _, data in run), charset, []) for charset, run in runs)
+    pending.clear()
+    return text
 
 
 def normalize_message_id(value: str) -> str:
@@ -179,7 +187,8 @@ def _parse_item(item: str, defects: list[str]) -> list[tuple[str, str]]:
             defects.extend(type(defect).__name__ for defect in header.defects)
             return [_pair(name, address, item) for name, address in found]
     defects.append("address_parse_error")
-    return [("", address.lower()) for address in _LOOSE_ADDRESS.findall(decode_words(item))]
+    tokens = _ADDRESS_SEPARATORS.split(decode_words(item))  # split, then test: a findall would backtrack
+    return [("", token.lower()) for token in tokens if is_addr_spec(token)]
 
 
 def _quote_encoded_words(item: str) -> str:

@@ -54,7 +54,9 @@ def deliverable_email(ticket: Ticket) -> str | None:
 def thread_headers(ticket: Ticket) -> tuple[str, list[str]]:
     """(In-Reply-To, References) continuing the ticket's thread (RFC 5322 §3.6.4): the latest
     message of the conversation, and the ids before it, ending with our stable ticket id."""
-    inbound = InboundMessage.objects.filter(ticket=ticket, status=InboundStatus.PROCESSED).exclude(message_id="")
+    inbound = InboundMessage.objects.filter(
+        ticket=ticket, status__in=[InboundStatus.RECEIVED, InboundStatus.PROCESSED]  # received: being processed
+    ).exclude(message_id="")
     ids = [
         (row.received_at, row.message_id) for row in inbound.only("received_at", "message_id")
     ] + [

@@ -63,18 +63,23 @@ def read_raw(ctx: Context) -> None:
     ctx.raw = (spool_dir() / ctx.inbound.spool_name).read_bytes()
 
 
+def describe(inbound: InboundMessage, raw: bytes, mail: ParsedMail) -> str:
+    """Fill the row's summary columns from the parsed mail; return the sender address."""
+    envelope_from = inbound.envelope_from or ("<>" if inbound.source == "smtp" else "")
+    sender = mail.from_address or ("" if envelope_from == "<>" else envelope_from.lower())
+    inbound.message_id = (mail.message_id or f"{hashlib.sha256(raw).hexdigest()}@frontdesk.invalid")[:998]
+    inbound.from_address = sender[:320]
+    inbound.subject = mail.subject[:250]
+    inbound.automated = automated_reason(
+        headers=mail.headers, from_address=mail.from_address, envelope_from=envelope_from
+    )[:100]
+    return sender
+
+
 def parse(ctx: Context) -> None:
     ctx.parsed = parse_message(ctx.raw)
     ctx.flags += [f"defect:{name}" for name in ctx.mail.defects[:20]]
-    message_id = ctx.mail.message_id or f"{hashlib.sha256(ctx.raw).hexdigest()}@frontdesk.invalid"
-    envelope_from = ctx.inbound.envelope_from or ("<>" if ctx.inbound.source == "smtp" else "")
-    ctx.sender = ctx.mail.from_address or ("" if envelope_from == "<>" else envelope_from.lower())
-    ctx.inbound.message_id = message_id[:998]
-    ctx.inbound.from_address = ctx.sender[:320]
-    ctx.inbound.subject = ctx.mail.subject[:250]
-    ctx.inbound.automated = automated_reason(
-        headers=ctx.mail.headers, from_address=ctx.mail.from_address, envelope_from=envelope_from
-    )[:100]
+    ctx.sender = describe(ctx.inbound, ctx.raw, ctx.mail)
 
 
 def content_digest(mail: ParsedMail) -> str:
@@ -210,6 +215,7 @@ def create_or_append(ctx: Context) -> None:
         ctx.created_ticket = True
     ctx.inbound.ticket_id = ctx.message.ticket_id
     ctx.inbound.ticket_message = ctx.message
+    ctx.inbound.save()  # linked now, so the acknowledgement can thread under this message
 
 
 def acknowledge(ctx: Context) -> None:
@@ -289,5 +295,16 @@ def inbound_process(*, inbound_id: int) -> str:
         with transaction.atomic():
             inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
             inbound.attempts += 1
+            _describe_failed(inbound)
             _save(inbound, status=InboundStatus.FAILED, flags=[], error=error)
         return "failed"
+
+
+def _describe_failed(inbound: InboundMessage) -> None:
+    """Give a failed row its subject and sender for the "unprocessed mail" list, if the raw
+    message can still be read at all."""
+    try:
+        raw = (spool_dir() / inbound.spool_name).read_bytes()
+        describe(inbound, raw, parse_message(raw))
+    except OSError:
+        pass

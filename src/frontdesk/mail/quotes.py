@@ -2,14 +2,14 @@
 
 Heuristics after the conventions of the common clients: Gmail, Apple Mail and Thunderbird write an
 "On … wrote:" line and ``>`` quotes (Apple Mail on iOS quotes the attribution line too); Outlook writes
-"-----Original Message-----" or a "From: … Sent: …" block with no quote marks; HTML mail wraps the history
-in ``blockquote type=cite`` or ``div class=gmail_quote``. The full text is always kept by the caller.
+"-----Original Message-----" or a "From: … Sent: …" block with no quote marks. Text derived from HTML has
+no quote marks either (the history was a ``blockquote``), so there the attribution line alone ends the reply.
+The full text is always kept by the caller.
 """
 
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 MAX_SIGNATURE_LINES = 15
 
@@ -46,27 +46,38 @@ _MOBILE_SIGNATURE = re.compile(
     r"|Von meinem \w[\w .-]{0,40} gesendet|Envoyé de mon \w[\w .-]{0,40}|Enviado desde mi \w[\w .-]{0,40})\s*$",
     re.IGNORECASE,
 )
-_QUOTE_CLASSES = {"gmail_quote", "yahoo_quoted", "protonmail_quote"}
-_VOID_TAGS = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
-def visible_text(text: str) -> str:
-    """*text* without quoted history and a trailing signature; *text* itself when nothing else would be left."""
+def visible_text(text: str, *, quotes_marked: bool = True) -> str:
+    """*text* without quoted history and a trailing signature; *text* itself when nothing else would be left.
+
+    With *quotes_marked* (plain-text mail), an attribution line ends the reply only when nothing but ``>``
+    lines follow it, so interleaved and bottom-posted answers stay; without (text from HTML) it always does.
+    """
     lines = text.split("\n")
-    lines = lines[: _history_start(lines)]
+    lines = lines[: _history_start(lines, quotes_marked=quotes_marked)]
     lines = _without_trailing_quotes(lines)
     lines = _without_signature(lines)
     return "\n".join(lines).strip() or text
 
 
-def _history_start(lines: list[str]) -> int:
+def _history_start(lines: list[str], *, quotes_marked: bool) -> int:
+    last_unquoted = _last_unquoted_line(lines)
     for index, line in enumerate(lines):
         if _ORIGINAL_MESSAGE.match(line) or _is_outlook_header(lines, index):
             return index - 1 if index and _UNDERSCORES.match(lines[index - 1]) else index
         attribution_lines = _attribution_length(lines, index)
-        if attribution_lines and _only_quotes_after(lines, index + attribution_lines):
+        if attribution_lines and (not quotes_marked or index + attribution_lines > last_unquoted):
             return index
     return len(lines)
+
+
+def _last_unquoted_line(lines: list[str]) -> int:
+    """Index of the last line with text that is not a ``>`` quote (-1 if none)."""
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].strip() and not lines[index].startswith(">"):
+            return index
+    return -1
 
 
 def _is_outlook_header(lines: list[str], index: int) -> bool:
@@ -90,10 +101,6 @@ def _attribution_length(lines: list[str], index: int) -> int:
     if index + 1 < len(lines) and lines[index + 1].strip() and _ATTRIBUTION.match(f"{line} {lines[index + 1]}"):
         return 2
     return 0
-
-
-def _only_quotes_after(lines: list[str], start: int) -> bool:
-    return all(not line.strip() or line.startswith(">") for line in lines[start:])
 
 
 def _without_trailing_quotes(lines: list[str]) -> list[str]:
@@ -124,84 +131,25 @@ def _without_trailing_blanks(lines: list[str]) -> list[str]:
 def unflow(text: str, *, delsp: bool) -> str:
     """Join the soft line breaks of ``format=flowed`` text (RFC 3676), keeping quote depth."""
     out: list[str] = []
-    current: str | None = None
-    current_depth = 0
+    paragraph: list[str] = []  # pieces of the flowed line being joined
+    paragraph_depth = 0
     for line in text.split("\n"):
         depth = len(line) - len(line.lstrip(">"))
         content = line[depth:].removeprefix(" ")
-        if current is not None and depth != current_depth:
-            out.append(_with_quote_marks(current_depth, current))
-            current = None
+        if paragraph and depth != paragraph_depth:
+            out.append(_with_quote_marks(paragraph_depth, paragraph))
+            paragraph = []
         flowed = content.endswith(" ") and content.rstrip() != "--"  # "-- " (signature) never flows
-        if flowed and delsp:
-            content = content[:-1]
-        current = content if current is None else current + content
-        current_depth = depth
+        paragraph.append(content[:-1] if flowed and delsp else content)
+        paragraph_depth = depth
         if not flowed:
-            out.append(_with_quote_marks(depth, current))
-            current = None
-    if current is not None:
-        out.append(_with_quote_marks(current_depth, current))
+            out.append(_with_quote_marks(depth, paragraph))
+            paragraph = []
+    if paragraph:
+        out.append(_with_quote_marks(paragraph_depth, paragraph))
     return "\n".join(out)
 
 
-def _with_quote_marks(depth: int, content: str) -> str:
+def _with_quote_marks(depth: int, pieces: list[str]) -> str:
+    content = "".join(pieces)
     return ">" * depth + (" " if depth and content else "") + content
-
-
-def strip_html_quotes(html: str) -> str:
-    """*html* without quote containers (``blockquote type=cite``, Gmail/Yahoo/Proton quote divs).
-
-    The result is only meant for ``html_to_text``; it is not sanitized.
-    """
-    stripper = _QuoteStripper()
-    try:
-        stripper.feed(html)
-        stripper.close()
-    except Exception:  # html.parser is forgiving, but the contract is to return something
-        return html
-    return "".join(stripper.out)
-
-
-class _QuoteStripper(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.out: list[str] = []
-        self.skipping: str | None = None  # the tag whose element is being skipped
-        self.nesting = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.skipping:
-            self.nesting += tag == self.skipping
-        elif tag not in _VOID_TAGS and _is_quote(tag, dict(attrs)):
-            self.skipping, self.nesting = tag, 1
-        else:
-            self.out.append(self.get_starttag_text() or "")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if not self.skipping:
-            self.out.append(self.get_starttag_text() or "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.skipping:
-            self.out.append(f"</{tag}>")
-        elif tag == self.skipping:
-            self.nesting -= 1
-            if not self.nesting:
-                self.skipping = None
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.out.append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        self.handle_data(f"&{name};")
-
-    def handle_charref(self, name: str) -> None:
-        self.handle_data(f"&#{name};")
-
-
-def _is_quote(tag: str, attrs: dict[str, str | None]) -> bool:
-    if tag == "blockquote" and (attrs.get("type") or "").lower() == "cite":
-        return True
-    return bool(_QUOTE_CLASSES & set((attrs.get("class") or "").split()))

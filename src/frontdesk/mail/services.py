@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from frontdesk.core.tasks import enqueue_on_commit
 
@@ -23,6 +25,7 @@ def inbound_store(
     tls: bool = False,
     source: str = "smtp",
     mailbox: Mailbox | None = None,
+    received_at: datetime | None = None,
 ) -> InboundMessage:
     """Record a raw message already durably in the spool and enqueue its processing, in one
     transaction. Only after this returns may the sender be told "250": the row and its task
@@ -30,7 +33,7 @@ def inbound_store(
     inbound = InboundMessage.objects.create(
         spool_name=spool_name, sha256=sha256, size=size, envelope_from=envelope_from[:320],
         envelope_to=[address[:320] for address in envelope_to][:100], peer=peer[:100], tls=tls,
-        source=source, mailbox=mailbox,
+        source=source, mailbox=mailbox, received_at=received_at or timezone.now(),
     )
     from .tasks import process_inbound
 

@@ -29,8 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.utils import timezone
 
-from frontdesk.core.health import smtp_status_path
-
+from .health import smtp_status_path
 from .spool import CHUNK_BYTES, Envelope, MessageTooLarge, SpoolWriter, is_out_of_space, spool_index, sweep
 
 logger = logging.getLogger(__name__)
@@ -184,10 +183,12 @@ class FrontdeskSMTP(SMTP):
         finally:
             self.in_data = False
         self._set_post_data_state()
-        await self.push(reply)
+        if reply is not None:
+            await self.push(reply)
 
-    async def _receive(self, writer: SpoolWriter) -> str:
-        """Read DATA up to the lone dot, streaming it to ``writer``; return the reply.
+    async def _receive(self, writer: SpoolWriter) -> str | None:
+        """Read DATA up to the lone dot, streaming it to ``writer``; return the reply, or None
+        when the connection is already closed.
 
         As aiosmtpd 1.4.6: only CRLF ends a line, so a bare LF (``\\n.\\n``, SMTP smuggling)
         never ends the message; a leading dot is removed (RFC 5321 §4.5.2); overlong lines and
@@ -201,6 +202,7 @@ class FrontdeskSMTP(SMTP):
         in_headers, mid_line = True, False
         last_reset = self.loop.time()
         flushing: concurrent.futures.Future | None = None
+        complete = False
         try:
             while self.transport is not None:
                 try:
@@ -213,6 +215,7 @@ class FrontdeskSMTP(SMTP):
                     self._reset_timeout()
                     last_reset = self.loop.time()
                 if not mid_line and line == b".\r\n":
+                    complete = True
                     break
                 mid_line = not line.endswith(b"\r\n")
                 size += len(line)
@@ -221,7 +224,7 @@ class FrontdeskSMTP(SMTP):
                 if size > give_up_after:
                     writer.discard()
                     self.goodbye(REPLY_TOO_BIG)
-                    return REPLY_TOO_BIG
+                    return None
                 if state is _Data.NOMINAL and len(line) > self.line_length_limit:
                     state = _Data.TOO_LONG
                 if state is not _Data.NOMINAL:
@@ -260,6 +263,9 @@ class FrontdeskSMTP(SMTP):
                 writer.discard()
             self._writer.close()
             raise
+        if not complete:  # the connection went away without the final dot
+            writer.discard()
+            return None
         if state is not _Data.NOMINAL:
             writer.discard()
             return {
@@ -404,13 +410,13 @@ def serve(*, address: str, on_ready: Callable[[str], None] | None = None) -> Non
 
 
 async def _serve(host: str, port: int, on_ready: Callable[[str], None] | None) -> None:
-    listener = Listener(host=host, port=port)
-    await listener.start()
-    if on_ready:
-        on_ready(listener.address)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    listener = Listener(host=host, port=port)
+    await listener.start()
+    if on_ready:
+        on_ready(listener.address)
     await stop.wait()
     await listener.stop()

@@ -25,12 +25,13 @@ import hashlib
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from .models import InboundMessage, Mailbox, spool_dir
@@ -130,14 +131,15 @@ class SpoolWriter:
     four chunks, for callers that never do). Use as a context manager to discard on error.
     """
 
-    def __init__(self, *, max_bytes: int | None = None):
+    def __init__(self, *, max_bytes: int | None = None, source: str = "smtp"):
         self.max_bytes = max_bytes
         self.size = 0
         self._buffer = bytearray()
         self._hash = hashlib.sha256()
         tmp, self._new = spool_dirs()
         self._id = uuid.uuid4().hex
-        self.tmp_path = tmp / self._id
+        # Named by writer, so the listener's startup sweep knows which leftovers are its own.
+        self.tmp_path = tmp / f"{source}-{self._id}"
         self._fd: int | None = _create(self.tmp_path)
 
     @property
@@ -248,17 +250,13 @@ def spool_index(*, spooled: Spooled) -> InboundMessage:
             cursor.execute("PRAGMA synchronous=FULL")
     envelope = spooled.envelope
     try:
-        with transaction.atomic():
-            inbound = inbound_store(
-                spool_name=spooled.spool_name, sha256=spooled.sha256, size=spooled.size,
-                envelope_from=_clean(envelope.mail_from), envelope_to=[_clean(a) for a in envelope.rcpt_tos],
-                peer=envelope.peer, tls=envelope.tls, source=envelope.source,
-                mailbox=Mailbox.objects.filter(pk=envelope.mailbox_id).first() if envelope.mailbox_id else None,
-            )
-            # The spool's timestamp identifies this delivery to sweep(); inbound_store stamps
-            # its own. Same transaction, so the row never exists with the other value.
-            InboundMessage.objects.filter(pk=inbound.pk).update(received_at=spooled.received_at)
-            inbound.received_at = spooled.received_at
+        # The spool's timestamp identifies this delivery to sweep(), so the row carries it.
+        inbound = inbound_store(
+            spool_name=spooled.spool_name, sha256=spooled.sha256, size=spooled.size,
+            envelope_from=_clean(envelope.mail_from), envelope_to=[_clean(a) for a in envelope.rcpt_tos],
+            peer=envelope.peer, tls=envelope.tls, source=envelope.source, received_at=spooled.received_at,
+            mailbox=Mailbox.objects.filter(pk=envelope.mailbox_id).first() if envelope.mailbox_id else None,
+        )
     except BaseException:
         if spooled.sidecar is not None:
             spooled.sidecar.unlink(missing_ok=True)
@@ -277,18 +275,34 @@ class SweepReport:
     unreadable: list[str] = field(default_factory=list)
 
 
+# Longer than any delivery takes between its first byte and its commit (the SMTP idle
+# timeout bounds a stalled one): younger spool files may belong to a delivery in progress.
+SWEEP_MIN_AGE = timedelta(minutes=10)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")  # just renamed or removed by its writer: not ours to touch
+
+
 def sweep() -> SweepReport:
     """Run at startup, before accepting mail (RELIABILITY.md §2.1 step 6): index every
     delivery whose envelope is still in ``new/`` and has no row (a crash between fsync and
     commit), and remove ``tmp/`` leftovers (never acknowledged).
 
-    Assumes no other process writes to this spool meanwhile (one listener per spool).
-    An unreadable envelope is left in place and reported, never deleted.
+    The listener (one per spool) runs this before it accepts mail, so SMTP deliveries are
+    indexed at once. IMAP pollers in the workers may be writing right now: their envelopes and
+    any temp file are only touched once older than ``SWEEP_MIN_AGE`` (a poller that crashed
+    re-fetches the message anyway, since it is not marked seen). An unreadable envelope is
+    left in place and reported, never deleted.
     """
     tmp, new = spool_dirs()
     report = SweepReport()
+    settled = time.time() - SWEEP_MIN_AGE.total_seconds()
     for path in tmp.iterdir():
-        if path.is_file():
+        if path.is_file() and (path.name.startswith("smtp-") or _mtime(path) < settled):
             path.unlink(missing_ok=True)
             report.tmp_removed += 1
     for sidecar in sorted(new.glob("*.json")):
@@ -298,6 +312,8 @@ def sweep() -> SweepReport:
             logger.error("spool: cannot read envelope %s (%s); left in place", sidecar, exc)
             report.unreadable.append(sidecar.name)
             continue
+        if spooled.envelope.source != "smtp" and _mtime(sidecar) >= settled:
+            continue  # a poller's delivery, possibly still in progress
         if not spool_path(spooled.spool_name).is_file():
             sidecar.unlink(missing_ok=True)
             report.never_renamed += 1

@@ -26,3 +26,13 @@ def email_reply(*, event_id: int) -> str:
 
     outbound = outbound_queue_reply(event_id=event_id)
     return f"queued {outbound.pk}" if outbound else "nothing to send"
+
+
+@retrying_task
+def poll_mailbox(*, mailbox_id: int) -> str:
+    """Claimed from ``Mailbox.next_poll_at`` by the scheduler. The poll sets the next due
+    time itself (``now + poll_interval``; nothing for a disabled mailbox), so every round
+    schedules the next one."""
+    from .imap import mailbox_poll
+
+    return str(mailbox_poll(mailbox_id=mailbox_id))
