@@ -78,6 +78,9 @@ def describe(inbound: InboundMessage, raw: bytes, mail: ParsedMail) -> str:
 
 def parse(ctx: Context) -> None:
     ctx.parsed = parse_message(ctx.raw)
+
+
+def summarise(ctx: Context) -> None:
     ctx.flags += [f"defect:{name}" for name in ctx.mail.defects[:20]]
     ctx.sender = describe(ctx.inbound, ctx.raw, ctx.mail)
 
@@ -243,9 +246,15 @@ def watch_for_loops(ctx: Context) -> None:
                        ctx.message.ticket.reference if ctx.message else ctx.inbound.ticket_id, recent)
 
 
-STAGES: list[Callable[[Context], None]] = [
+# Pure steps, run before the write transaction: SQLite holds its one write lock for a
+# transaction's whole life, and the SMTP listener must not wait behind MIME parsing.
+PREPARE: list[Callable[[Context], None]] = [
     read_raw,
     parse,
+]
+
+STAGES: list[Callable[[Context], None]] = [
+    summarise,
     deduplicate,
     stop_loops,
     handle_bounce,
@@ -278,12 +287,18 @@ def _save(inbound: InboundMessage, *, status: str, flags: list[str], error: str 
 def inbound_process(*, inbound_id: int) -> str:
     """Process one stored message (see the module docstring for the contract)."""
     try:
+        inbound = InboundMessage.objects.filter(pk=inbound_id, status=InboundStatus.RECEIVED).first()
+        if inbound is None:
+            return "skipped"
+        ctx = Context(inbound=inbound)
+        for step in PREPARE:
+            step(ctx)
         with transaction.atomic():
             inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
             if inbound is None or inbound.status != InboundStatus.RECEIVED:
-                return "skipped"
+                return "skipped"  # another worker got there first
             inbound.attempts += 1
-            ctx = Context(inbound=inbound)
+            ctx.inbound = inbound
             status = _run_stages(ctx)
             _save(inbound, status=status, flags=ctx.flags)
             return status
