@@ -283,7 +283,7 @@ def cmd_demo(args) -> int:
     from frontdesk.demo import load_demo, print_welcome
 
     logins = load_demo()
-    print_welcome(base_url=f"http://{args.http}", logins=logins)
+    print_welcome(base_url=f"http://{args.http}", logins=logins, smtp=args.smtp)
     if args.no_serve:
         return 0
     return supervise({role: _role_command(role, args) for role in ["web", "smtp", "worker", "scheduler"]})

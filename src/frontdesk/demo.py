@@ -19,6 +19,7 @@ from frontdesk.accounts.models import Agent
 from frontdesk.accounts.services import agent_create, group_get_or_create, token_create
 from frontdesk.customers.models import Customer
 from frontdesk.customers.services import customer_create, organization_create
+from frontdesk.mail.models import Inbox
 from frontdesk.tickets import services as tickets
 from frontdesk.tickets.models import Channel, Status, Ticket
 
@@ -152,6 +153,16 @@ def _ensure_tickets(agents: dict[str, Agent], customers: list[Customer]) -> None
         Ticket.objects.filter(pk=ticket.pk).update(created_at=moved)
 
 
+def _ensure_inbox(agents: dict[str, Agent]) -> None:
+    """The default inbox: mail to any address at the demo's SMTP listener lands here."""
+    if not Inbox.objects.filter(is_default=True).exists():
+        support = agents["sam@demo.frontdesk.test"].groups.get(name="Support L1")
+        Inbox.objects.get_or_create(
+            address="support@demo.frontdesk.test",
+            defaults={"name": "Demo Support", "group": support, "from_name": "Demo Support", "is_default": True},
+        )
+
+
 @transaction.atomic
 def load_demo() -> dict:
     """Create the demo (once) and return the logins, including a fresh API token."""
@@ -159,18 +170,21 @@ def load_demo() -> dict:
     agents = _ensure_agents(logins)
     customers = _ensure_customers()
     _ensure_tickets(agents, customers)
+    _ensure_inbox(agents)
     if "api_token" not in logins:
         logins["api_token"] = token_create(agent=agents["admin@demo.frontdesk.test"], name="demo")
     _save_logins(logins)
     return logins
 
 
-def print_welcome(*, base_url: str, logins: dict) -> None:
+def print_welcome(*, base_url: str, logins: dict, smtp: str) -> None:
     print("\nFrontdesk demo is ready.\n")
     print(f"  API docs     {base_url}/api/v1/docs")
     print(f"  OpenAPI      {base_url}/api/v1/openapi.json")
     print(f"  Admin        {base_url}/admin/")
-    print(f"  Health       {base_url}/healthz\n")
+    print(f"  Health       {base_url}/healthz")
+    print(f"  Email in     smtp://{smtp} (any recipient; e.g. swaks or Python's smtplib)")
+    print(f"  Email out    {settings.FRONTDESK_HOME / 'outbox'} (no relay configured)\n")
     print("  Logins (also in FRONTDESK_HOME/demo-logins.json):")
     for email, login in logins.items():
         if isinstance(login, dict):

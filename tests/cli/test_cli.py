@@ -119,3 +119,16 @@ def test_it_runs_web_worker_and_scheduler_and_stops_cleanly(home_env):
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output
     assert "frontdesk: stopped" in output
+
+
+def test_it_loads_the_demo_once_and_prints_the_same_logins_every_time(home_env):
+    first = frontdesk(home_env, "demo", "--no-serve").stdout
+    second = frontdesk(home_env, "demo", "--no-serve").stdout
+
+    assert first == second
+    assert "/api/v1/docs" in first and "admin@demo.frontdesk.test" in first and "smtp://127.0.0.1:2525" in first
+    counts = frontdesk(home_env, "manage", "shell", "--no-imports", "-c",
+                       "from frontdesk.tickets.models import Ticket, Status; from frontdesk.mail.models import Inbox;"
+                       "print(Ticket.objects.count(), sorted(set(Ticket.objects.values_list('status', flat=True))),"
+                       " Inbox.objects.filter(is_default=True).count())").stdout.strip()
+    assert counts == "6 ['closed', 'new', 'on_hold', 'open', 'pending', 'solved'] 1"
