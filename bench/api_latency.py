@@ -228,8 +228,8 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def log_tail(home: Path, lines: int = 30) -> str:
-    path = home / "server.log"
+def log_tail(home: Path, lines: int = 30, name: str = "server.log") -> str:
+    path = home / name
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 

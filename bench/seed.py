@@ -28,20 +28,27 @@ BENCH_DIR = Path(__file__).resolve().parent
 ALREADY_SEEDED = 3  # exit status: tickets exist and --append was not given
 
 
-def ensure_postgres_database(url: str) -> bool:
-    """Create the PostgreSQL database DATABASE_URL names, if it is missing. True if created."""
+def postgres_params(url: str) -> tuple[str, dict] | None:
+    """(database name, psycopg connection keywords) from a postgres:// DATABASE_URL, else None."""
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
-        return False
-    import psycopg
-    from psycopg import sql
-
+        return None
     name = unquote(parts.path.lstrip("/")) or "frontdesk"
-    params = {
+    return name, {
         "host": parts.hostname or None, "port": parts.port or None,
         "user": unquote(parts.username or "") or None,
         "password": unquote(parts.password or "") or None,
     }
+
+
+def ensure_postgres_database(url: str) -> bool:
+    """Create the PostgreSQL database DATABASE_URL names, if it is missing. True if created."""
+    if (postgres := postgres_params(url)) is None:
+        return False
+    import psycopg
+    from psycopg import sql
+
+    name, params = postgres
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
         if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             return False
