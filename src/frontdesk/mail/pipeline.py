@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,6 +172,10 @@ def _ticket_by_message_id(message_id: str) -> Ticket | None:
     outbound = OutboundMessage.objects.filter(message_id=message_id).select_related("ticket").first()
     if outbound:
         return outbound.ticket
+    # The original may have arrived but not been processed yet (another worker, same burst):
+    # process it first, so the reply joins its ticket whatever the order of the tasks.
+    for waiting in InboundMessage.objects.filter(message_id=message_id, status=InboundStatus.RECEIVED):
+        inbound_process(inbound_id=waiting.pk)
     inbound = (
         InboundMessage.objects.filter(message_id=message_id, ticket__isnull=False)
         .select_related("ticket").order_by("received_at").first()
@@ -284,8 +289,23 @@ def _save(inbound: InboundMessage, *, status: str, flags: list[str], error: str 
     inbound.save()
 
 
+_in_progress = threading.local()
+
+
 def inbound_process(*, inbound_id: int) -> str:
-    """Process one stored message (see the module docstring for the contract)."""
+    """Process one stored message (see the module docstring for the contract). May be
+    re-entered for another message (an original its reply needs); never for one in progress."""
+    active: set[int] = getattr(_in_progress, "ids", None) or set()
+    if inbound_id in active:
+        return "skipped"
+    _in_progress.ids = active | {inbound_id}
+    try:
+        return _process(inbound_id)
+    finally:
+        _in_progress.ids = active
+
+
+def _process(inbound_id: int) -> str:
     try:
         inbound = InboundMessage.objects.filter(pk=inbound_id, status=InboundStatus.RECEIVED).first()
         if inbound is None:

@@ -26,6 +26,7 @@ def inbound_store(
     source: str = "smtp",
     mailbox: Mailbox | None = None,
     received_at: datetime | None = None,
+    message_id: str = "",
 ) -> InboundMessage:
     """Record a raw message already durably in the spool and enqueue its processing, in one
     transaction. Only after this returns may the sender be told "250": the row and its task
@@ -33,7 +34,7 @@ def inbound_store(
     inbound = InboundMessage.objects.create(
         spool_name=spool_name, sha256=sha256, size=size, envelope_from=envelope_from[:320],
         envelope_to=[address[:320] for address in envelope_to][:100], peer=peer[:100], tls=tls,
-        source=source, mailbox=mailbox, received_at=received_at or timezone.now(),
+        source=source, mailbox=mailbox, received_at=received_at or timezone.now(), message_id=message_id,
     )
     from .tasks import process_inbound
 

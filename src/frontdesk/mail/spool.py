@@ -29,11 +29,14 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from pathlib import Path
 
 from django.db import connection
 from django.utils import timezone
 
+from .headers import normalize_message_id
 from .models import InboundMessage, Mailbox, spool_dir
 from .services import inbound_store
 
@@ -238,6 +241,22 @@ def _read_sidecar(path: Path) -> Spooled:
     )
 
 
+HEADER_SCAN_BYTES = 64 * 1024
+
+
+def header_message_id(path: Path) -> str:
+    """The normalised Message-ID from the stored message's header block, or "". Known at
+    receipt, so a reply processed before its original can still find it (pipeline.find_thread)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEADER_SCAN_BYTES)
+    except OSError:
+        return ""
+    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head[:end])
+    return normalize_message_id(str(headers.get("Message-ID", "")))[:998]
+
+
 def spool_index(*, spooled: Spooled) -> InboundMessage:
     """Record a committed delivery (row + processing task, one transaction), then drop its
     envelope file. After this returns the sender may be told 250. If recording fails the
@@ -255,6 +274,7 @@ def spool_index(*, spooled: Spooled) -> InboundMessage:
             spool_name=spooled.spool_name, sha256=spooled.sha256, size=spooled.size,
             envelope_from=_clean(envelope.mail_from), envelope_to=[_clean(a) for a in envelope.rcpt_tos],
             peer=envelope.peer, tls=envelope.tls, source=envelope.source, received_at=spooled.received_at,
+            message_id=header_message_id(spool_path(spooled.spool_name)),
             mailbox=Mailbox.objects.filter(pk=envelope.mailbox_id).first() if envelope.mailbox_id else None,
         )
     except BaseException:
