@@ -1,0 +1,99 @@
+"""End-to-end tests: real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright;
+no browser download) against pytest-django's live server.
+
+Every test here needs ``@pytest.mark.django_db(transaction=True)`` (the live server runs in
+another thread) and gets a ``page`` whose console errors, page errors, dialogs and CSP
+violations are collected in ``page_problems``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop in the test thread; Django refuses ORM calls from
+# such a thread unless told that this is deliberate. Test-only.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+# Runs before any page script: records what the CSP blocked, which a test can then assert on.
+_CSP_RECORDER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
+});
+"""
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (./scripts/test does, as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield browser
+        browser.close()
+
+
+class PageProblems(list):
+    """Console errors, uncaught page errors, dialogs (alert/confirm/prompt) and CSP violations."""
+
+    def csp_violations(self, page) -> list[str]:
+        return page.evaluate("window.__cspViolations || []")
+
+
+@pytest.fixture
+def page_problems():
+    return PageProblems()
+
+
+def _open_page(browser, base_url: str, problems: PageProblems, **context_options):
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, **context_options)
+    context.add_init_script(_CSP_RECORDER)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.on("console", lambda msg: msg.type == "error" and problems.append(f"console: {msg.text}"))
+    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+
+    def on_dialog(dialog):
+        problems.append(f"dialog: {dialog.type} {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return context, page
+
+
+@pytest.fixture
+def page(browser, live_server, page_problems):
+    context, page = _open_page(browser, live_server.url, page_problems)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server, page_problems):
+    """Another browser profile (own cookies): a second agent, or the customer."""
+    contexts = []
+
+    def open_page(**context_options):
+        context, page = _open_page(browser, live_server.url, page_problems, **context_options)
+        contexts.append(context)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot into docs/screenshots/ (shown in the README)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
