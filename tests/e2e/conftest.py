@@ -97,3 +97,22 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+
+@pytest.fixture
+def login_as(live_server):
+    """``login_as(page, agent)``: sign that browser profile in as ``agent`` without the login
+    form (a Django ``force_login`` session, handed to the browser as its session cookie)."""
+    from django.conf import settings
+    from django.test import Client
+
+    def sign_in(page, agent) -> None:
+        client = Client()
+        client.force_login(agent)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
+        )
+
+    return sign_in
