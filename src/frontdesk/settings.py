@@ -181,6 +181,7 @@ INSTALLED_APPS = [
     "frontdesk.customers",
     "frontdesk.tickets",
     "frontdesk.mail",
+    "frontdesk.desk",
 ]
 
 MIDDLEWARE = [

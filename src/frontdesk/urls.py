@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from frontdesk.api import api
 from frontdesk.core import views as core_views
@@ -11,6 +11,7 @@ admin.site.site_title = "Frontdesk"
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("desk/", include("frontdesk.desk.urls")),
     path("healthz", healthz, name="healthz"),
     path("livez", core_views.livez, name="livez"),
     path("", core_views.home, name="home"),

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class DeskConfig(AppConfig):
+    """The agent workspace: login, layout and navigation, the inbox, search, ticket pages."""
+
+    name = "frontdesk.desk"
+    label = "desk"
+    verbose_name = "Agent workspace"
