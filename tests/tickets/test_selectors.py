@@ -38,3 +38,27 @@ def test_it_hides_everything_from_deactivated_agents(ticket, agent):
     agent.save()
 
     assert not tickets_visible_to(agent=agent).exists()
+
+
+def test_it_lists_a_customers_visible_tickets_unresolved_first(ticket, customer, agent, outsider, billing):
+    from frontdesk.tickets.selectors import tickets_of_customer
+    from frontdesk.tickets.services import ticket_set_status
+
+    solved = ticket_create(subject="Old question", requester=customer, body="?", group=ticket.group)
+    ticket_set_status(ticket=solved, actor=agent, status="solved")
+    hidden = ticket_create(subject="Billing only", requester=customer, body="?", group=billing)
+    newer_open = ticket_create(subject="Another", requester=customer, body="?", group=ticket.group)
+
+    assert tickets_of_customer(agent=agent, requester_id=customer.pk) == [newer_open, ticket, solved]
+    assert tickets_of_customer(agent=agent, requester_id=customer.pk, exclude_id=ticket.pk) == [newer_open, solved]
+    assert tickets_of_customer(agent=outsider, requester_id=customer.pk) == [hidden]
+
+
+def test_it_returns_only_messages_after_a_given_one(ticket, customer):
+    from frontdesk.tickets.selectors import ticket_messages
+    from frontdesk.tickets.services import ticket_receive_customer_message
+
+    first = ticket.messages.get()
+    second = ticket_receive_customer_message(ticket=ticket, customer=customer, body="More")
+
+    assert list(ticket_messages(ticket=ticket, after_id=first.pk)) == [second]

@@ -35,3 +35,19 @@ def test_it_refuses_replies_on_closed_tickets(ticket, agent):
 
     with pytest.raises(Conflict):
         ticket_reply(ticket=ticket, author=agent, body="late")
+
+
+def test_it_refuses_a_reply_when_the_customer_wrote_after_the_last_message_seen(ticket, agent, customer):
+    from frontdesk.tickets.services import UnseenCustomerMessage, ticket_add_note, ticket_receive_customer_message
+
+    seen = ticket.messages.get().pk
+    ticket_receive_customer_message(ticket=ticket, customer=customer, body="Also, the invoice is wrong.")
+
+    with pytest.raises(UnseenCustomerMessage):
+        ticket_reply(ticket=ticket, author=agent, body="Refund on its way.", seen_message_id=seen)
+    assert ticket.messages.count() == 2
+
+    newest = ticket.messages.order_by("-id").first().pk
+    ticket_add_note(ticket=ticket, author=agent, body="Colleagues' notes do not block a reply.")
+    ticket_reply(ticket=ticket, author=agent, body="Refund on its way.", seen_message_id=newest)
+    assert ticket.messages.count() == 4

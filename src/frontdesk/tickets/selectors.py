@@ -14,14 +14,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from frontdesk.accounts.models import Agent
 from frontdesk.accounts.permissions import check_full_agent
 from frontdesk.core.errors import InvalidInput, NotFound
 from frontdesk.customers.models import ContactKind, ContactPoint
 
-from .models import Attachment, Message, Ticket, TicketEvent, Visibility
+from .models import Attachment, Message, Status, Ticket, TicketEvent, Visibility
 
 
 def tickets_visible_to(*, agent: Agent) -> QuerySet[Ticket]:
@@ -61,14 +61,44 @@ def ticket_get_for_agent(*, agent: Agent, reference: str, write: bool = False) -
     return ticket
 
 
-def ticket_messages(*, ticket: Ticket, include_internal: bool = True) -> QuerySet[Message]:
+def ticket_messages(
+    *, ticket: Ticket, include_internal: bool = True, after_id: int | None = None
+) -> QuerySet[Message]:
+    """The conversation in order; with ``after_id``, only messages added after that one (ids
+    of one ticket's messages grow in commit order: every insert holds the ticket's row lock)."""
     messages = ticket.messages.select_related("author_agent", "author_customer").prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
         "author_customer__contact_points",
     )
     if not include_internal:
         messages = messages.filter(visibility=Visibility.PUBLIC)
+    if after_id is not None:
+        messages = messages.filter(pk__gt=after_id)
     return messages.order_by("created_at", "id")
+
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+
+
+def tickets_of_customer(
+    *, agent: Agent, requester_id: int | None = None, organization_id: int | None = None,
+    exclude_id: int | None = None, limit: int = 20,
+) -> list[Ticket]:
+    """A customer's (or an organization's) tickets that ``agent`` may see: unresolved ones
+    first, then the most recently updated."""
+    tickets = tickets_visible_to(agent=agent)
+    if requester_id is not None:
+        tickets = tickets.filter(requester_id=requester_id)
+    if organization_id is not None:
+        tickets = tickets.filter(organization_id=organization_id)
+    if exclude_id is not None:
+        tickets = tickets.exclude(pk=exclude_id)
+    unresolved = Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1))
+    return list(
+        tickets.select_related("requester", "assignee")
+        .annotate(resolved_rank=unresolved)
+        .order_by("resolved_rank", "-updated_at", "-id")[:limit]
+    )
 
 
 def ticket_timeline(*, ticket: Ticket) -> QuerySet[TicketEvent]:

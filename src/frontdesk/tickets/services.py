@@ -257,6 +257,12 @@ def ticket_create_for_email(*, requester_email: str, requester_name: str = "", *
     return ticket_create(requester=requester, **fields)
 
 
+class UnseenCustomerMessage(Conflict):
+    """The customer wrote after the newest message the replying agent had seen."""
+
+    code = "unseen_customer_message"
+
+
 @transaction.atomic
 def ticket_reply(
     *,
@@ -266,13 +272,25 @@ def ticket_reply(
     body_html: str | None = None,
     attachments: Sequence[NewAttachment] = (),
     status: str | None = None,
+    seen_message_id: int | None = None,
 ) -> Message:
     """A public reply by an agent, optionally setting the status in the same step
-    ("send and set pending"). A reply to a new ticket opens it."""
+    ("send and set pending"). A reply to a new ticket opens it.
+
+    With ``seen_message_id`` (the newest message the agent had in front of them), the reply
+    is refused with ``UnseenCustomerMessage`` if the customer has written since: checked under
+    the ticket's row lock, which every message insert also takes, so no message slips past.
+    """
     check_full_agent(author)
     ticket = _locked(ticket)
     if ticket.status == Status.CLOSED:
         raise Conflict("This ticket is closed; open a follow-up instead.", code="ticket_closed")
+    if seen_message_id is not None and ticket.messages.filter(
+        pk__gt=seen_message_id, visibility=Visibility.PUBLIC, author_customer__isnull=False
+    ).exists():
+        raise UnseenCustomerMessage(
+            "The customer wrote again since you opened this ticket: read their message before replying."
+        )
     message = _add_message(
         ticket=ticket, visibility=Visibility.PUBLIC, author=author, body=body,
         body_html=body_html, channel=ticket.channel if ticket.channel != Channel.INTERNAL else Channel.WEB,
