@@ -21,7 +21,7 @@ from frontdesk.accounts.permissions import check_full_agent
 from frontdesk.core.errors import InvalidInput, NotFound
 from frontdesk.customers.models import ContactKind, ContactPoint
 
-from .models import Attachment, Message, Status, Ticket, TicketEvent, Visibility
+from .models import Attachment, Message, Priority, Status, Ticket, TicketEvent, Visibility
 
 
 def tickets_visible_to(*, agent: Agent) -> QuerySet[Ticket]:
@@ -130,6 +130,7 @@ class TicketFilters:
     priority: list[str] | None = None
     channel: list[str] | None = None
     group_id: int | None = None
+    group_ids: list[int] | None = None  # any of these groups (the workspace's "My groups")
     assignee_id: int | None = None
     unassigned: bool = False
     tag: str | None = None
@@ -151,6 +152,8 @@ def apply_filters(tickets: QuerySet[Ticket], filters: TicketFilters) -> QuerySet
         conditions &= Q(channel__in=filters.channel)
     if filters.group_id is not None:
         conditions &= Q(group_id=filters.group_id)
+    if filters.group_ids is not None:
+        conditions &= Q(group_id__in=filters.group_ids)
     if filters.unassigned:
         conditions &= Q(assignee__isnull=True)
     elif filters.assignee_id is not None:
@@ -209,24 +212,115 @@ def ticket_page(
     Keyset pagination on (sort field, id): a deep page costs what the first costs (measured in
     bench/api_latency.py), and rows inserted meanwhile neither repeat nor vanish.
     """
-    if sort not in SORTS:
-        raise InvalidInput(f"Unknown sort {sort!r}; choose one of {', '.join(sorted(SORTS))}.")
-    field = sort.lstrip("-")
-    descending = sort.startswith("-")
-    tickets = apply_filters(tickets_visible_to(agent=agent), filters)
-    if cursor:
-        value, pk = decode_cursor(cursor)
-        op = "lt" if descending else "gt"
-        # The leading range condition lets the database seek into the (field, id) index instead
-        # of walking it from the first row: a deep page costs what the first page costs.
-        tickets = tickets.filter(
-            Q(**{f"{field}__{op}e": value}) & (Q(**{f"{field}__{op}": value}) | Q(**{f"pk__{op}": pk}))
-        )
-    order = [sort, "-pk" if descending else "pk"]
-    rows = list(
-        with_list_columns(tickets.select_related("requester", "group", "assignee"))
-        .prefetch_related("tags")
-        .order_by(*order)[: limit + 1]
+    page = ticket_window(agent=agent, filters=filters, sort=sort, after=cursor, limit=limit)
+    return page.rows, page.next_cursor
+
+
+# "-priority": most urgent first, then most recently updated. Pages run through the priorities
+# one after another, each an ordinary keyset walk on (updated_at, id), so no query sorts the
+# whole filtered set by a computed rank.
+PRIORITY_SORT = "-priority"
+PRIORITY_ORDER = [Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW]
+WINDOW_SORTS = SORTS | {PRIORITY_SORT}
+
+
+@dataclass(frozen=True)
+class TicketWindow:
+    rows: list[Ticket]
+    next_cursor: str | None  # the page after the last row, if there is one
+    previous_cursor: str | None  # the page before the first row (pass as ``before``)
+
+
+def _encode_window_cursor(ticket: Ticket, sort: str) -> str:
+    if sort != PRIORITY_SORT:
+        return encode_cursor(ticket, sort)
+    raw = json.dumps([ticket.priority, ticket.updated_at.isoformat(), ticket.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_priority_cursor(cursor: str) -> tuple[str, datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        priority, value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if priority not in PRIORITY_ORDER:
+            raise ValueError(priority)
+        return priority, check_date_range(datetime.fromisoformat(value)), int(pk)
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
+        raise InvalidInput("The cursor is not valid; start again without it.", code="invalid_cursor") from exc
+
+
+def _keyset(tickets: QuerySet[Ticket], field: str, value: datetime, pk: int, op: str) -> QuerySet[Ticket]:
+    # The leading range condition lets the database seek into the (field, id) index instead
+    # of walking it from the first row: a deep page costs what the first page costs.
+    return tickets.filter(
+        Q(**{f"{field}__{op}e": value}) & (Q(**{f"{field}__{op}": value}) | Q(**{f"pk__{op}": pk}))
     )
-    next_cursor = encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+
+
+def ticket_window(
+    *, agent: Agent, filters: TicketFilters, sort: str = "-updated_at", after: str | None = None,
+    before: str | None = None, limit: int = 25,
+) -> TicketWindow:
+    """A page of visible tickets in ``sort`` order, after the ``after`` cursor or before the
+    ``before`` cursor (paging back), with cursors for both neighbours.
+
+    Query count does not depend on the page: one query (datetime sorts) or one per priority
+    reached (``-priority``, at most four, fetching ids only), plus one for the rows and one for
+    their tags.
+    """
+    if sort not in WINDOW_SORTS:
+        raise InvalidInput(f"Unknown sort {sort!r}; choose one of {', '.join(sorted(WINDOW_SORTS))}.")
+    backwards = before is not None
+    cursor = before if backwards else after
+    tickets = apply_filters(tickets_visible_to(agent=agent), filters)
+    if sort == PRIORITY_SORT:
+        field, descending = "updated_at", True
+        segments = [(priority, tickets.filter(priority=priority)) for priority in PRIORITY_ORDER]
+        position = None
+        if cursor:
+            priority, value, pk = _decode_priority_cursor(cursor)
+            position = PRIORITY_ORDER.index(priority)
+    else:
+        field, descending = sort.lstrip("-"), sort.startswith("-")
+        segments = [(None, tickets)]
+        position = None
+        if cursor:
+            value, pk = decode_cursor(cursor)
+            position = 0
+    if position is not None:
+        segments = segments[position::-1] if backwards else segments[position:]
+        key, first = segments[0]
+        op = "lt" if descending != backwards else "gt"
+        segments[0] = (key, _keyset(first, field, value, pk, op))
+    elif backwards:
+        segments.reverse()
+    forward_desc = descending != backwards
+    order = [f"-{field}" if forward_desc else field, "-pk" if forward_desc else "pk"]
+    related = lambda qs: with_list_columns(qs.select_related("requester", "group", "assignee")).prefetch_related("tags")  # noqa: E731
+    if len(segments) == 1:
+        rows = list(related(segments[0][1]).order_by(*order)[: limit + 1])
+    else:
+        ids: list[int] = []
+        for _, segment in segments:
+            ids += segment.order_by(*order).values_list("pk", flat=True)[: limit + 1 - len(ids)]
+            if len(ids) > limit:
+                break
+        by_id = {ticket.pk: ticket for ticket in related(Ticket.objects.filter(pk__in=ids))}
+        rows = [by_id[pk] for pk in ids if pk in by_id]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+        next_cursor = _encode_window_cursor(rows[-1], sort) if rows else None
+        previous_cursor = _encode_window_cursor(rows[0], sort) if more else None
+    else:
+        next_cursor = _encode_window_cursor(rows[-1], sort) if more else None
+        previous_cursor = _encode_window_cursor(rows[0], sort) if cursor and rows else None
+    return TicketWindow(rows=rows, next_cursor=next_cursor, previous_cursor=previous_cursor)
+
+
+def count_capped(tickets: QuerySet[Ticket], *, cap: int = 1000) -> int:
+    """How many rows, counting no further than ``cap + 1``: ``SELECT COUNT(*) FROM (SELECT id
+    … LIMIT cap+1)`` stops early, so a count costs at most ``cap`` index entries even at
+    millions of tickets. A result above ``cap`` means "more than cap"."""
+    return tickets.order_by().values("pk")[: cap + 1].count()
