@@ -125,6 +125,9 @@ FRONTDESK_AUTOREPLY_PER_DAY = env_int("FRONTDESK_AUTOREPLY_PER_DAY", 30)
 # More inbound messages than this on one ticket within a minute is treated as a mail loop.
 FRONTDESK_LOOP_MESSAGES_PER_MINUTE = env_int("FRONTDESK_LOOP_MESSAGES_PER_MINUTE", 20)
 REDIS_URL = env_str("REDIS_URL")
+# Every agent must sign in with an authenticator code (TOTP); agents without one enrol first.
+# Per agent: Agent.requires_two_factor (admin).
+FRONTDESK_REQUIRE_2FA = env_bool("FRONTDESK_REQUIRE_2FA", False)
 
 ALLOWED_HOSTS = [
     host.strip()
@@ -192,6 +195,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "frontdesk.desk.middleware.DeskAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -59,6 +59,10 @@ class Agent(AbstractBaseUser):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.AGENT)
     groups = models.ManyToManyField(Group, related_name="agents", blank=True)
     is_active = models.BooleanField(default=True)
+    requires_two_factor = models.BooleanField(
+        default=False,
+        help_text="Must sign in with an authenticator code; without one, enrolment comes first.",
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     USERNAME_FIELD = "email"

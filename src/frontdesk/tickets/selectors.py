@@ -131,6 +131,7 @@ class TicketFilters:
     channel: list[str] | None = None
     group_id: int | None = None
     group_ids: list[int] | None = None  # any of these groups (the workspace's "My groups")
+    ungrouped: bool = False  # not routed to any group yet (the triage queue)
     assignee_id: int | None = None
     unassigned: bool = False
     tag: str | None = None
@@ -154,6 +155,8 @@ def apply_filters(tickets: QuerySet[Ticket], filters: TicketFilters) -> QuerySet
         conditions &= Q(group_id=filters.group_id)
     if filters.group_ids is not None:
         conditions &= Q(group_id__in=filters.group_ids)
+    if filters.ungrouped:
+        conditions &= Q(group__isnull=True)
     if filters.unassigned:
         conditions &= Q(assignee__isnull=True)
     elif filters.assignee_id is not None:
