@@ -68,7 +68,7 @@ def database_from_url(url: str, home: Path) -> dict:
         # As dj-database-url: sqlite:///relative.db, sqlite:////absolute/path.db
         path = unquote(url.removeprefix("sqlite:///")) or str(home / "frontdesk.sqlite3")
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "frontdesk.core.db.sqlite",  # Django's, plus a fair write lock (see its docstring)
             "NAME": path,
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on the

@@ -10,7 +10,7 @@ from frontdesk.settings import _secret_key, database_from_url, env_bool
 def test_it_defaults_to_a_server_tuned_sqlite_in_home(tmp_path):
     db = database_from_url("", tmp_path)
 
-    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["ENGINE"] == "frontdesk.core.db.sqlite"  # Django's SQLite backend with a fair write lock
     assert db["NAME"] == str(tmp_path / "frontdesk.sqlite3")
     assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]

@@ -280,10 +280,10 @@ def test_it_answers_452_beyond_the_recipient_limit(start_listener):
 
 @pytest.mark.django_db(transaction=True)
 def test_it_answers_451_and_keeps_nothing_when_the_database_fails(start_listener, monkeypatch):
-    def broken_store(**kwargs):
+    def broken_store(deliveries):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(spool, "inbound_store", broken_store)
+    monkeypatch.setattr(spool, "inbound_store_many", broken_store)
     server = start_listener()
 
     code, text = send(server.port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -13,33 +14,42 @@ from frontdesk.core.tasks import enqueue_on_commit
 from .models import InboundMessage, InboundStatus, Mailbox
 
 
+@dataclass(frozen=True)
+class NewInbound:
+    """One durably spooled delivery to record (``inbound_store_many``)."""
+
+    spool_name: str
+    sha256: str
+    size: int
+    envelope_from: str = ""
+    envelope_to: Sequence[str] = ()
+    peer: str = ""
+    tls: bool = False
+    source: str = "smtp"
+    mailbox: Mailbox | None = None
+    received_at: datetime | None = None
+    message_id: str = ""
+
+
 @transaction.atomic
-def inbound_store(
-    *,
-    spool_name: str,
-    sha256: str,
-    size: int,
-    envelope_from: str = "",
-    envelope_to: Sequence[str] = (),
-    peer: str = "",
-    tls: bool = False,
-    source: str = "smtp",
-    mailbox: Mailbox | None = None,
-    received_at: datetime | None = None,
-    message_id: str = "",
-) -> InboundMessage:
-    """Record a raw message already durably in the spool and enqueue its processing, in one
-    transaction. Only after this returns may the sender be told "250": the row and its task
-    exist together or not at all."""
-    inbound = InboundMessage.objects.create(
-        spool_name=spool_name, sha256=sha256, size=size, envelope_from=envelope_from[:320],
-        envelope_to=[address[:320] for address in envelope_to][:100], peer=peer[:100], tls=tls,
-        source=source, mailbox=mailbox, received_at=received_at or timezone.now(), message_id=message_id,
-    )
+def inbound_store_many(deliveries: Sequence[NewInbound]) -> list[InboundMessage]:
+    """Record many deliveries and enqueue their processing in one transaction: all or none.
+    The SMTP listener commits every delivery that arrived while the previous commit ran
+    together (group commit: one write lock and one fsync for the lot)."""
     from .tasks import process_inbound
 
-    enqueue_on_commit(process_inbound, inbound_id=inbound.pk)
-    return inbound
+    rows = InboundMessage.objects.bulk_create([
+        InboundMessage(
+            spool_name=new.spool_name, sha256=new.sha256, size=new.size, envelope_from=new.envelope_from[:320],
+            envelope_to=[address[:320] for address in new.envelope_to][:100], peer=new.peer[:100], tls=new.tls,
+            source=new.source, mailbox=new.mailbox, received_at=new.received_at or timezone.now(),
+            message_id=new.message_id,
+        )
+        for new in deliveries
+    ])
+    for inbound in rows:
+        enqueue_on_commit(process_inbound, inbound_id=inbound.pk)
+    return rows
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ Layout under ``spool_dir()``::
 
 The order of one delivery: stream to ``tmp/<uuid>`` → fsync → envelope to ``tmp/<uuid>.json``
 → fsync → rename into ``new/`` → rename the message into ``new/<sha256>.eml`` → fsync(new/)
-→ ``inbound_store`` (row + task, one transaction) → unlink the envelope. A crash anywhere
+→ ``spool_index_many`` (rows + tasks, one transaction) → unlink the envelope. A crash anywhere
 leaves either nothing acknowledged in ``tmp/`` (removed by ``sweep()``) or an envelope in
 ``new/`` that ``sweep()`` turns into a row unless that row already exists. The row's
 ``received_at`` is the envelope's, so the sweep recognises a delivery it must not index twice.
@@ -27,6 +27,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
@@ -38,7 +39,7 @@ from django.utils import timezone
 
 from .headers import normalize_message_id
 from .models import InboundMessage, Mailbox, spool_dir
-from .services import inbound_store
+from .services import NewInbound, inbound_store_many
 
 logger = logging.getLogger(__name__)
 
@@ -257,33 +258,42 @@ def header_message_id(path: Path) -> str:
     return normalize_message_id(str(headers.get("Message-ID", "")))[:998]
 
 
-def spool_index(*, spooled: Spooled) -> InboundMessage:
-    """Record a committed delivery (row + processing task, one transaction), then drop its
-    envelope file. After this returns the sender may be told 250. If recording fails the
-    envelope is removed too: the sender is told 4xx and keeps the message (RFC 5321 §4.2.5), so
-    no later sweep may index it a second time."""
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        # WAL with synchronous=NORMAL (our default) may lose the last commits on power loss;
-        # a row we answer 250 for must survive that (RFC 5321 §6.1).
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous=FULL")
+def _new_inbound(spooled: Spooled) -> NewInbound:
     envelope = spooled.envelope
-    try:
+    return NewInbound(
+        spool_name=spooled.spool_name, sha256=spooled.sha256, size=spooled.size,
+        envelope_from=_clean(envelope.mail_from), envelope_to=[_clean(a) for a in envelope.rcpt_tos],
+        peer=envelope.peer, tls=envelope.tls, source=envelope.source,
         # The spool's timestamp identifies this delivery to sweep(), so the row carries it.
-        inbound = inbound_store(
-            spool_name=spooled.spool_name, sha256=spooled.sha256, size=spooled.size,
-            envelope_from=_clean(envelope.mail_from), envelope_to=[_clean(a) for a in envelope.rcpt_tos],
-            peer=envelope.peer, tls=envelope.tls, source=envelope.source, received_at=spooled.received_at,
-            message_id=header_message_id(spool_path(spooled.spool_name)),
-            mailbox=Mailbox.objects.filter(pk=envelope.mailbox_id).first() if envelope.mailbox_id else None,
-        )
-    except BaseException:
-        if spooled.sidecar is not None:
-            spooled.sidecar.unlink(missing_ok=True)
-        raise
-    if spooled.sidecar is not None:
-        spooled.sidecar.unlink(missing_ok=True)
-    return inbound
+        received_at=spooled.received_at, message_id=header_message_id(spool_path(spooled.spool_name)),
+        mailbox=Mailbox.objects.filter(pk=envelope.mailbox_id).first() if envelope.mailbox_id else None,
+    )
+
+
+def spool_index_many(spooled: Sequence[Spooled]) -> list[InboundMessage]:
+    """Record committed deliveries (rows + processing tasks, one transaction), then drop their
+    envelope files. After this returns the senders may be told 250. If recording fails the
+    envelopes are removed too: the senders are told 4xx and keep their messages (RFC 5321
+    §4.2.5), so no later sweep may index them a second time."""
+    if not spooled:
+        return []
+    try:
+        new = [_new_inbound(item) for item in spooled]  # file reads, before the write lock
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
+            # WAL with synchronous=NORMAL (our default) may lose the last commits on power
+            # loss; a row we answer 250 for must survive that (RFC 5321 §6.1).
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA synchronous=FULL")
+        rows = inbound_store_many(new)
+    finally:
+        for item in spooled:
+            if item.sidecar is not None:
+                item.sidecar.unlink(missing_ok=True)
+    return rows
+
+
+def spool_index(*, spooled: Spooled) -> InboundMessage:
+    return spool_index_many([spooled])[0]
 
 
 @dataclass
