@@ -10,7 +10,10 @@ from .models import Customer, Organization
 
 
 def customer_list(*, query: str = "", organization_id: int | None = None) -> QuerySet[Customer]:
-    customers = Customer.objects.filter(merged_into__isnull=True).prefetch_related("contact_points")
+    customers = (
+        Customer.objects.filter(merged_into__isnull=True)
+        .select_related("organization").prefetch_related("contact_points")
+    )
     if query:
         customers = customers.filter(
             Q(name__icontains=query) | Q(contact_points__value__icontains=query.lower())

@@ -1,0 +1,116 @@
+"""How the ticket page shows messages and timeline events: presentation only, no rules.
+
+Customer content is hostile wherever shown. Message HTML was sanitized when it was stored;
+it is sanitized again here before it is marked safe (cheap, and a row written by some
+future path that forgot to sanitize still renders inert). Everything else is escaped by
+the templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.utils.safestring import SafeString, mark_safe
+
+from frontdesk.accounts.models import Agent
+from frontdesk.core.text import sanitize_html, text_to_html
+from frontdesk.mail.quotes import visible_text
+from frontdesk.tickets.models import EventKind, Message, Priority, Status, TicketEvent
+
+
+@dataclass
+class MessageView:
+    message: Message
+    body: SafeString  # what is shown first
+    history: SafeString | None  # the full message, folded, when quoted history was cut off
+    is_new: bool = False
+
+    @property
+    def pk(self) -> int:
+        return self.message.pk
+
+
+def message_view(message: Message, *, is_new: bool = False) -> MessageView:
+    full = mark_safe(sanitize_html(message.body_html))  # noqa: S308 - sanitized on this line
+    if message.author_customer_id:
+        visible = visible_text(message.body_text)
+        if visible.strip() != message.body_text.strip():
+            # text_to_html escapes: the customer's words, never markup.
+            return MessageView(message, mark_safe(text_to_html(visible)), full, is_new)  # noqa: S308
+    return MessageView(message, full, None, is_new)
+
+
+def message_views(messages: Iterable[Message], *, new_after: int | None = None) -> list[MessageView]:
+    return [
+        message_view(m, is_new=new_after is not None and m.pk > new_after) for m in messages
+    ]
+
+
+def _label(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _agent_name(emails: dict[str, str], email: str | None) -> str:
+    return emails.get(email or "", email or "")
+
+
+def describe(event: TicketEvent, *, agent_names: dict[str, str]) -> str:
+    """One line saying what happened (without who: the template shows the actor)."""
+    before, after, kind = event.before, event.after, event.kind
+    if kind == EventKind.CREATED:
+        return "created the ticket"
+    if kind == EventKind.REPLY:
+        return "replied to the customer"
+    if kind == EventKind.CUSTOMER_MESSAGE:
+        return "wrote a message"
+    if kind == EventKind.NOTE:
+        return "added an internal note"
+    if kind == EventKind.STATUS:
+        return f"changed the status from {_label(Status, before)} to {_label(Status, after)}"
+    if kind == EventKind.PRIORITY:
+        return f"changed the priority from {_label(Priority, before)} to {_label(Priority, after)}"
+    if kind == EventKind.GROUP:
+        if not after:
+            return f"removed the ticket from group {before}"
+        return f"moved the ticket to group {after}" + (f" (from {before})" if before else "")
+    if kind == EventKind.ASSIGNEE:
+        if not after:
+            return f"unassigned the ticket (was {_agent_name(agent_names, before)})"
+        return f"assigned the ticket to {_agent_name(agent_names, after)}"
+    if kind == EventKind.TAGS:
+        added = sorted(set(after or []) - set(before or []))
+        removed = sorted(set(before or []) - set(after or []))
+        parts = ([f"added tags {', '.join(added)}"] if added else []) + (
+            [f"removed tags {', '.join(removed)}"] if removed else []
+        )
+        return "; ".join(parts) or "changed the tags"
+    if kind == EventKind.MERGED:
+        return f"merged ticket {(after or {}).get('reference', '?')} into this one"
+    if kind == EventKind.MERGED_INTO:
+        return f"merged this ticket into {(after or {}).get('reference', '?')}"
+    if kind == EventKind.FOLLOW_UP:
+        return f"opened follow-up ticket {(after or {}).get('reference', '?')}"
+    if kind == EventKind.DELIVERY and isinstance(after, dict):
+        to = ", ".join(after.get("to") or [])
+        error = f": {after['error']}" if after.get("error") else ""
+        return f"email to {to}: {after.get('status', '?')}{error}"
+    return _label(EventKind, kind)
+
+
+@dataclass
+class EventView:
+    event: TicketEvent
+    text: str
+
+
+def event_views(events: Iterable[TicketEvent]) -> list[EventView]:
+    events = list(events)
+    emails = {
+        value for e in events if e.kind == EventKind.ASSIGNEE for value in (e.before, e.after) if value
+    }
+    names = dict(Agent.objects.filter(email__in=emails).values_list("email", "name")) if emails else {}
+    return [EventView(e, describe(e, agent_names=names)) for e in events]
