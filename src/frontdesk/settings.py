@@ -184,6 +184,7 @@ INSTALLED_APPS = [
     "frontdesk.customers",
     "frontdesk.tickets",
     "frontdesk.mail",
+    "frontdesk.portal",
     "frontdesk.desk",
 ]
 
@@ -269,6 +270,15 @@ FRONTDESK_MAX_ATTACHMENT_BYTES = env_int("FRONTDESK_MAX_ATTACHMENT_BYTES", 25 * 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
     "FRONTDESK_MAX_REQUEST_BYTES", FRONTDESK_MAX_ATTACHMENT_BYTES * 4 // 3 + 2 * 1024 * 1024
 )
+# The customer side (/help/, /c/<token>/). Phone and hours are shown on the contact page when
+# set. A conversation link in an email works for FRONTDESK_CONVERSATION_LINK_DAYS; a browser
+# that opened one keeps access for FRONTDESK_PORTAL_SESSION_HOURS. The contact form refuses
+# submissions faster than FRONTDESK_CONTACT_MIN_SECONDS after the page was served (bots).
+FRONTDESK_SUPPORT_PHONE = env_str("FRONTDESK_SUPPORT_PHONE")
+FRONTDESK_SUPPORT_HOURS = env_str("FRONTDESK_SUPPORT_HOURS")
+FRONTDESK_CONVERSATION_LINK_DAYS = env_int("FRONTDESK_CONVERSATION_LINK_DAYS", 90)
+FRONTDESK_PORTAL_SESSION_HOURS = env_int("FRONTDESK_PORTAL_SESSION_HOURS", 12)
+FRONTDESK_CONTACT_MIN_SECONDS = env_int("FRONTDESK_CONTACT_MIN_SECONDS", 3)
 FRONTDESK_CLOSE_SOLVED_AFTER_HOURS = env_int("FRONTDESK_CLOSE_SOLVED_AFTER_HOURS", 96)
 FRONTDESK_SCHEDULER_INTERVAL = env_int("FRONTDESK_SCHEDULER_INTERVAL", 5)
 FRONTDESK_TASK_MAX_ATTEMPTS = env_int("FRONTDESK_TASK_MAX_ATTEMPTS", 6)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from frontdesk.api import api
 from frontdesk.core import views as core_views
 from frontdesk.health import healthz
+from frontdesk.portal import urls as portal_urls
 
 admin.site.site_header = "Frontdesk administration"
 admin.site.site_title = "Frontdesk"
@@ -12,6 +13,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("desk/", include("frontdesk.desk.urls")),
+    path("help/", include(portal_urls.help_patterns)),
+    path("c/", include(portal_urls.conversation_patterns)),
     path("healthz", healthz, name="healthz"),
     path("livez", core_views.livez, name="livez"),
     path("", core_views.home, name="home"),

@@ -158,6 +158,8 @@ class OutboundMessage(models.Model):
     cc_addresses = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=300)
     body_text = models.TextField()
+    # The signed link to the conversation on the web, shown in the footer (portal.services).
+    conversation_url = models.CharField(max_length=500, blank=True)
     message_id = models.CharField(max_length=250, unique=True)
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.TextField(blank=True)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from frontdesk.core.tasks import enqueue_on_commit
 from frontdesk.core.text import single_line
 from frontdesk.customers.models import ContactKind, ContactPoint
+from frontdesk.portal.services import link_issue_url
 from frontdesk.tickets.models import Message, Ticket, TicketEvent, Visibility
 
 from .addresses import mail_domain, reply_address, ticket_reference_id
@@ -111,10 +112,10 @@ def outbound_queue_reply(*, event_id: int) -> OutboundMessage | None:
     if to is None:
         logger.info("ticket %s: requester has no deliverable email; reply not mailed", event.ticket.reference)
         return None
-    return _queue(
+    return _with_conversation_link(_queue(
         ticket=event.ticket, kind=OutboundKind.REPLY, to=to, body_text=event.message.body_text,
         subject=tagged_subject(event.ticket), ticket_message=event.message,
-    )
+    ))
 
 
 def auto_reply_allowed(*, ticket: Ticket, address: str) -> bool:
@@ -141,10 +142,62 @@ def outbound_queue_ack(*, ticket: Ticket, to: str, customer_name: str) -> Outbou
         name=customer_name or "there", reference=ticket.reference, subject=ticket.subject,
         inbox=(inbox.from_name or inbox.name) if inbox else "Support",
     ))
-    return _queue(
+    return _with_conversation_link(_queue(
         ticket=ticket, kind=OutboundKind.ACK, to=to, body_text=body, auto_submitted="auto-replied",
         subject=tagged_subject(ticket),
+    ))
+
+
+def _with_conversation_link(outbound: OutboundMessage, url: str | None = None) -> OutboundMessage:
+    """Put a signed link to the conversation in the message's footer (a new link per email,
+    so each can be revoked on its own). Same transaction as the queueing; delivery reads it."""
+    outbound.conversation_url = url or link_issue_url(ticket=outbound.ticket)
+    OutboundMessage.objects.filter(pk=outbound.pk).update(conversation_url=outbound.conversation_url)
+    return outbound
+
+
+LINK_MAILS_PER_TICKET_PER_HOUR = 3
+LINK_TEXT = (
+    "Hello {name},\n\n"
+    "Here is a new link to your conversation {reference} (\"{subject}\"):\n\n{url}\n\n"
+    "It opens this conversation only and is meant for you alone, so please don't forward it. "
+    "If you did not ask for it, you can ignore this email.\n\n"
+    "{inbox}"
+)
+
+
+def _link_mail_allowed(*, ticket: Ticket, address: str) -> bool:
+    """The per-address ceilings of automatic mail (as ``auto_reply_allowed``), and a few link
+    mails per ticket and hour (the one-acknowledgement-per-day rule does not apply: a
+    customer may lose the link the same day)."""
+    now = timezone.now()
+    automatic = OutboundMessage.objects.exclude(auto_submitted="").filter(recipient=address)
+    if automatic.filter(created_at__gte=now - timedelta(hours=1)).count() >= settings.FRONTDESK_AUTOREPLY_PER_HOUR:
+        return False
+    if automatic.filter(created_at__gte=now - timedelta(days=1)).count() >= settings.FRONTDESK_AUTOREPLY_PER_DAY:
+        return False
+    return automatic.filter(
+        ticket=ticket, kind=OutboundKind.NOTIFICATION, created_at__gte=now - timedelta(hours=1)
+    ).count() < LINK_MAILS_PER_TICKET_PER_HOUR
+
+
+@transaction.atomic
+def outbound_queue_conversation_link(*, ticket: Ticket, to: str) -> OutboundMessage | None:
+    """Email a fresh conversation link to ``to``, which the caller has checked is the
+    requester's own address. Automatic mail (``auto-generated``), rate-limited per address."""
+    if not _link_mail_allowed(ticket=ticket, address=to):
+        logger.warning("conversation link to %s for ticket %s suppressed by rate limit", to, ticket.reference)
+        return None
+    inbox = ticket_inbox(ticket)
+    url = link_issue_url(ticket=ticket)
+    body = LINK_TEXT.format(
+        name=ticket.requester.name or "there", reference=ticket.reference, subject=ticket.subject, url=url,
+        inbox=(inbox.from_name or inbox.name) if inbox else "Support",
     )
+    return _with_conversation_link(_queue(
+        ticket=ticket, kind=OutboundKind.NOTIFICATION, to=to, body_text=body, auto_submitted="auto-generated",
+        subject=single_line(f"Your link to conversation [#{ticket.reference}]", max_length=300),
+    ), url)
 
 
 class _SafeFormat(dict):

@@ -389,6 +389,42 @@ def ticket_set_status(*, ticket: Ticket, actor: Actor, status: str) -> Ticket:
     return ticket
 
 
+def _locked_for_requester(ticket: Ticket, customer: Customer) -> Ticket:
+    """``ticket`` (or the one it was merged into) re-read under a lock, if ``customer`` is its requester."""
+    ticket = _locked(ticket)
+    if ticket.merged_into_id:
+        ticket = _locked(_resolve_merges(ticket))
+    if customer.pk != ticket.requester_id:
+        raise Forbidden("Only the requester can change this ticket.", code="not_a_participant")
+    return ticket
+
+
+@transaction.atomic
+def ticket_solve_by_customer(*, ticket: Ticket, customer: Customer) -> Ticket:
+    """The requester confirms their problem is solved ("This solved my problem").
+
+    The status event's actor is the customer: that is the timeline's record that the
+    customer confirmed it. Already solved: nothing changes; closed: a conflict."""
+    ticket = _locked_for_requester(ticket, customer)
+    if ticket.status == Status.CLOSED:
+        raise Conflict("This ticket is closed.", code="ticket_closed")
+    _change_status(ticket, status=Status.SOLVED, actor=customer)
+    return ticket
+
+
+@transaction.atomic
+def ticket_reopen_by_customer(*, ticket: Ticket, customer: Customer) -> Ticket:
+    """The requester still needs help: a solved or pending ticket opens again, as a
+    customer message would reopen it; other open statuses stay. Closed is final (the
+    customer writes instead, which opens a follow-up)."""
+    ticket = _locked_for_requester(ticket, customer)
+    if ticket.status == Status.CLOSED:
+        raise Conflict("This ticket is closed; write a message to open a follow-up.", code="ticket_closed")
+    if target := ON_CUSTOMER_MESSAGE.get(ticket.status):
+        _change_status(ticket, status=target, actor=customer)
+    return ticket
+
+
 @transaction.atomic
 def ticket_set_priority(*, ticket: Ticket, actor: Actor, priority: str) -> Ticket:
     if priority not in Priority.values:

@@ -1,0 +1,73 @@
+"""What customers send through the portal that also involves email: the contact form (a new
+ticket and its confirmation mail) and requests for a fresh conversation link.
+
+Here the portal calls ``mail`` (queueing), while ``mail`` calls ``portal.services`` (issuing
+links): the two channels meet in these two modules and never import each other's modules
+the other way round at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from frontdesk.core.errors import InvalidInput
+from frontdesk.customers.models import ContactKind, ContactPoint
+from frontdesk.customers.services import customer_get_or_create_by_email, normalize_contact
+from frontdesk.mail.models import Inbox
+from frontdesk.mail.outbound import outbound_queue_ack, outbound_queue_conversation_link
+from frontdesk.tickets.attachments import NewAttachment
+from frontdesk.tickets.models import Channel, Ticket
+from frontdesk.tickets.services import ticket_create
+
+from .services import surviving_ticket
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    name: str
+    email: str
+    subject: str
+    message: str
+    attachments: Sequence[NewAttachment] = ()
+
+
+@transaction.atomic
+def contact_submit(*, request: ContactRequest) -> Ticket:
+    """A ticket from the contact form, for the customer owning the address (created if
+    new), routed to the default inbox's group; its confirmation mail carries the
+    conversation link. Nothing is kept if the ticket is refused."""
+    customer = customer_get_or_create_by_email(email=request.email, name=request.name.strip())
+    inbox = Inbox.objects.filter(is_default=True).select_related("group").first()
+    ticket = ticket_create(
+        subject=request.subject, requester=customer, body=request.message, channel=Channel.WEB,
+        group=inbox.group if inbox else None, attachments=request.attachments,
+    )
+    # Sent even when the inbox does not acknowledge mail: on the web, this email is how the
+    # customer gets back to the conversation. Rate limits still apply.
+    outbound_queue_ack(ticket=ticket, to=normalize_contact(kind=ContactKind.EMAIL, value=request.email),
+                       customer_name=customer.name)
+    return ticket
+
+
+def link_request_fresh(*, email: str, reference: str) -> None:
+    """Email a new conversation link if ``email`` is a deliverable address of the requester
+    of ticket ``reference`` (after merges); otherwise do nothing. Returns nothing either
+    way: the caller answers the same whatever happened (no enumeration)."""
+    try:
+        email = normalize_contact(kind=ContactKind.EMAIL, value=email)
+    except InvalidInput:
+        return
+    ticket = Ticket.objects.select_related("requester").filter(reference=reference.strip().upper()).first()
+    if ticket is None or (ticket := surviving_ticket(ticket)) is None:
+        return
+    owned = ContactPoint.objects.filter(
+        customer_id=ticket.requester_id, kind=ContactKind.EMAIL, value=email, undeliverable_since__isnull=True
+    ).exists()
+    if owned:
+        outbound_queue_conversation_link(ticket=ticket, to=email)

@@ -1,0 +1,70 @@
+"""Throttles for the public forms, kept in the Django cache (per process without Redis,
+shared across processes with it).
+
+A sliding window per (action, key): ``hit`` refuses when the key already used its
+allowance within the window, and counts the attempt otherwise. The client address is
+REMOTE_ADDR, never a forwarded-for header (RELIABILITY rule 9).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+
+@dataclass(frozen=True)
+class Limit:
+    count: int
+    window_seconds: int
+
+
+# action → {key kind → limit}
+LIMITS: dict[str, dict[str, Limit]] = {
+    # The contact form: an office shares one address, so the address allowance is larger.
+    "contact": {"ip": Limit(10, 3600), "email": Limit(5, 3600)},
+    # "Email me a fresh link": per address, per requested email, per ticket reference.
+    "link": {"ip": Limit(10, 3600), "email": Limit(3, 3600), "reference": Limit(3, 3600)},
+}
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+    @property
+    def minutes(self) -> int:
+        return max(1, -(-self.retry_after // 60))
+
+
+def client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _key(action: str, kind: str, value: str) -> str:
+    digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
+    return f"portal:throttle:{action}:{kind}:{digest}"
+
+
+def hit(action: str, **keys: str) -> None:
+    """Count one attempt of ``action`` for each key (``ip=…, email=…``), or raise
+    ``Throttled`` (counting nothing) when any key has used its allowance."""
+    now = time.time()
+    windows = {}
+    waits = []
+    for kind, value in keys.items():
+        if not value:
+            continue
+        limit = LIMITS[action][kind]
+        key = _key(action, kind, value)
+        recent = [t for t in cache.get(key, []) if t > now - limit.window_seconds]
+        if len(recent) >= limit.count:
+            waits.append(int(min(recent) + limit.window_seconds - now) + 1)
+        windows[key] = (recent, limit)
+    if waits:
+        raise Throttled(retry_after=max(waits))
+    for key, (recent, limit) in windows.items():
+        cache.set(key, recent + [now], limit.window_seconds)

@@ -1,0 +1,296 @@
+"""The customer pages: thin, over ``services`` (links), ``intake`` (contact form, fresh
+links), ``access`` (this browser's grants) and ticket services.
+
+Every response here is private and uncacheable and sends no referrer, so neither a token
+nor a ticket reference leaks to another site or into a shared cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import decorator_from_middleware
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from frontdesk.core.errors import DomainError
+from frontdesk.mail.models import Inbox
+from frontdesk.tickets.attachments import open_file
+from frontdesk.tickets.services import (
+    ticket_receive_customer_message,
+    ticket_reopen_by_customer,
+    ticket_solve_by_customer,
+)
+
+from . import access, throttle
+from .forms import ContactForm, LinkRequestForm, ReplyForm, new_attachments, started_at, started_token
+from .intake import ContactRequest, contact_submit, link_request_fresh
+from .selectors import CUSTOMER_STATUS, conversation_entries, public_attachment
+from .services import ResolvedLink, link_issue, link_mark_used, link_resolve
+
+SENT_KEY = "portal_sent"
+
+
+class _NoReferrerCsrf(CsrfViewMiddleware):
+    """Django's CSRF check, accepting ``Origin: null``.
+
+    Under ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` with a page's own
+    form posts (Fetch: a request's origin is serialised as null under that policy), which
+    Django's origin check refuses. The masked token of the form, matched against the CSRF
+    cookie, is still required: another site can neither read nor forge it. Any real origin
+    must still match ours.
+    """
+
+    def _origin_verified(self, request):
+        return request.META.get("HTTP_ORIGIN") == "null" or super()._origin_verified(request)
+
+
+_csrf_protect = decorator_from_middleware(_NoReferrerCsrf)
+
+
+def private_page(view):
+    """no-store, no referrer, not indexed: for every portal response (errors included);
+    CSRF-checked as above instead of by the global middleware."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return csrf_exempt(never_cache(_csrf_protect(wrapped)))
+
+
+# --- /help/ ---------------------------------------------------------------------------------
+
+def _channels() -> dict:
+    return {
+        "inboxes": list(Inbox.objects.order_by("-is_default", "name").values_list("name", "address")),
+        "phone": settings.FRONTDESK_SUPPORT_PHONE,
+        "hours": settings.FRONTDESK_SUPPORT_HOURS,
+    }
+
+
+def _contact_page(request, form: ContactForm, *, status: int = 200, notice: str = ""):
+    submitted = form.data.get("started", "") if form.is_bound else ""
+    context = {
+        **_channels(), "form": form, "notice": notice,
+        # A valid start time is kept (the customer has been writing since); a bad one renewed.
+        "started": submitted if started_at(submitted) is not None else started_token(),
+        "files_dropped": form.is_bound and bool(request.FILES),
+    }
+    return render(request, "portal/help.html", context, status=status)
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def help_page(request):
+    if request.method == "GET":
+        return _contact_page(request, ContactForm())
+    form = ContactForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _contact_page(request, form)
+    data = form.cleaned_data
+    try:
+        throttle.hit("contact", ip=throttle.client_ip(request), email=data["email"])
+    except throttle.Throttled as exc:
+        notice = (f"You have sent several messages in a short time. Please wait about {exc.minutes} "
+                  "minutes and send this one again; everything you wrote is still here.")
+        return _contact_page(request, form, status=429, notice=notice)
+    try:
+        ticket = contact_submit(request=ContactRequest(
+            name=data["name"], email=data["email"], subject=data["subject"], message=data["message"],
+            attachments=new_attachments(data["attachments"]),
+        ))
+    except DomainError as exc:
+        form.add_error(None, exc.detail)
+        return _contact_page(request, form)
+    # Post/Redirect/Get; the confirmation is bound to this session, not to a guessable URL.
+    request.session[SENT_KEY] = {
+        "reference": ticket.reference, "email": data["email"].strip().lower(), "subject": ticket.subject,
+    }
+    return redirect("portal-help-sent")
+
+
+@private_page
+@require_GET
+def help_sent(request):
+    sent = request.session.get(SENT_KEY)
+    if not isinstance(sent, dict):
+        return redirect("portal-help")
+    return render(request, "portal/help_sent.html", {"sent": sent})
+
+
+# --- /c/ ------------------------------------------------------------------------------------
+
+def _invalid(request, form: LinkRequestForm | None = None):
+    """The one page for every failure: wrong, tampered, expired or revoked token, or no
+    (longer) access in this session. Identical whatever the reason."""
+    return render(request, "portal/link_invalid.html", {"form": form or LinkRequestForm()}, status=404)
+
+
+def _conversation_url(ticket) -> str:
+    return reverse("portal-conversation", args=[ticket.reference])
+
+
+def _granted(view):
+    """Resolve ``reference`` to a conversation this browser may open, or answer the neutral
+    page; a merged ticket redirects to the one it continues in."""
+
+    @functools.wraps(view)
+    def wrapped(request, reference: str, *args, **kwargs):
+        resolved = access.granted_conversation(request, reference)
+        if resolved is None:
+            return _invalid(request)
+        if resolved.ticket.reference != reference.upper():
+            return redirect(_conversation_url(resolved.ticket))
+        return view(request, resolved, *args, **kwargs)
+
+    return wrapped
+
+
+@private_page
+@require_GET
+def conversation_enter(request, token: str):
+    """Exchange the emailed token for this session's access, then leave the token behind:
+    the redirect drops it from the address bar and history."""
+    resolved = link_resolve(token=token)
+    if resolved is None:
+        return _invalid(request)
+    access.grant(request, resolved)
+    link_mark_used(link=resolved.link)
+    return redirect(_conversation_url(resolved.ticket))
+
+
+def _conversation_page(request, resolved: ResolvedLink, *, form: ReplyForm | None = None, status: int = 200,
+                       notice: str = ""):
+    ticket = resolved.ticket
+    zone = ticket.requester.time_zone
+    try:
+        tz = zoneinfo.ZoneInfo(zone) if zone else timezone.get_default_timezone()
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = timezone.get_default_timezone()
+    with timezone.override(tz):
+        return render(request, "portal/conversation.html", {
+            "ticket": ticket,
+            "status_label": CUSTOMER_STATUS.get(ticket.status, ticket.status),
+            "entries": conversation_entries(ticket=ticket),
+            "form": form or ReplyForm(),
+            "notice": notice or request.session.pop("portal_notice", ""),
+            "files_dropped": bool(form and form.is_bound and request.FILES),
+            "can_solve": ticket.status not in ("solved", "closed"),
+            "can_reopen": ticket.status in ("solved", "pending"),
+            "is_closed": ticket.status == "closed",
+        }, status=status)
+
+
+def _notice(request, text: str) -> None:
+    request.session["portal_notice"] = text
+
+
+@private_page
+@require_GET
+@_granted
+def conversation(request, resolved: ResolvedLink):
+    return _conversation_page(request, resolved)
+
+
+@private_page
+@require_POST
+@_granted
+def conversation_reply(request, resolved: ResolvedLink):
+    form = ReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _conversation_page(request, resolved, form=form)
+    try:
+        message = ticket_receive_customer_message(
+            ticket=resolved.ticket, customer=resolved.link.customer, body=form.cleaned_data["body"],
+            attachments=new_attachments(form.cleaned_data["attachments"]), channel="web",
+        )
+    except DomainError as exc:
+        form.add_error(None, exc.detail)
+        return _conversation_page(request, resolved, form=form)
+    link_mark_used(link=resolved.link)
+    if message.ticket_id != resolved.ticket.pk:
+        # The ticket was closed: the reply opened a follow-up of the same customer. This
+        # browser proved it holds the old ticket's link, so it may follow its own message.
+        follow_up = message.ticket
+        token = link_issue(ticket=follow_up)
+        access.grant(request, link_resolve(token=token))
+        _notice(request, f"Your earlier conversation was closed, so we opened this new one, "
+                         f"{follow_up.reference}, with your message.")
+        return redirect(_conversation_url(follow_up))
+    _notice(request, "Thank you, your reply was sent.")
+    return redirect(_conversation_url(resolved.ticket))
+
+
+@private_page
+@require_POST
+@_granted
+def conversation_solve(request, resolved: ResolvedLink):
+    try:
+        ticket_solve_by_customer(ticket=resolved.ticket, customer=resolved.link.customer)
+        _notice(request, "Thank you for letting us know. We have marked this conversation as solved.")
+    except DomainError as exc:
+        _notice(request, exc.detail)
+    return redirect(_conversation_url(resolved.ticket))
+
+
+@private_page
+@require_POST
+@_granted
+def conversation_reopen(request, resolved: ResolvedLink):
+    try:
+        ticket_reopen_by_customer(ticket=resolved.ticket, customer=resolved.link.customer)
+        _notice(request, "We have reopened this conversation. Tell us below what is still not working.")
+    except DomainError as exc:
+        _notice(request, exc.detail)
+    return redirect(_conversation_url(resolved.ticket) + "#reply")
+
+
+@private_page
+@require_GET
+@_granted
+def conversation_attachment(request, resolved: ResolvedLink, public_id: str):
+    attachment = public_attachment(ticket=resolved.ticket, public_id=public_id)
+    if attachment is None:
+        return HttpResponse("No such file.", status=404, content_type="text/plain")
+    response = FileResponse(
+        open_file(attachment.stored_name), as_attachment=True, filename=attachment.filename,
+        content_type="application/octet-stream",
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def link_request(request):
+    """"Email me a fresh link": the same neutral answer whether or not anything was sent."""
+    if request.method == "GET":
+        return _invalid(request)
+    form = LinkRequestForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, form)
+    data = form.cleaned_data
+    try:
+        throttle.hit("link", ip=throttle.client_ip(request), email=data["email"], reference=data["reference"])
+    except throttle.Throttled as exc:
+        return render(request, "portal/link_requested.html", {"throttled_minutes": exc.minutes}, status=429)
+    link_request_fresh(email=data["email"], reference=data["reference"])
+    return redirect("portal-link-requested")
+
+
+@private_page
+@require_GET
+def link_requested(request):
+    return render(request, "portal/link_requested.html", {})
