@@ -252,9 +252,9 @@ def _prefix(field: str, text: str) -> Q:
 
 
 def search(*, agent: Agent, query: str) -> SearchResults:
-    """Tickets the agent may see whose reference is ``query`` (exact, any case), whose subject
-    contains it, or whose requester matches; and customers whose email starts with it or whose
-    name contains it.
+    """Tickets the agent may see whose reference is ``query`` (exact, any case: then only that
+    ticket), else whose subject contains it or whose requester matches; and customers whose
+    email starts with it or whose name contains it.
 
     Index use: the reference is a unique index; emails seek the (kind, value) index by prefix;
     tickets of matched customers use (requester, created_at). Subject and name have no index
@@ -265,6 +265,17 @@ def search(*, agent: Agent, query: str) -> SearchResults:
     query = " ".join(query.split())[:100]
     if len(query) < 2:
         return SearchResults(query=query, tickets=[], customers=[])
+    visible = tickets_visible_to(agent=agent)
+    reference = query.replace(" ", "").upper()
+    if len(reference) <= 16 and reference.isalnum():
+        # A reference is unique: when it names a visible ticket, that is the answer (and the
+        # subject scan below, the slow part, is skipped).
+        exact = list(
+            with_list_columns(visible.filter(reference=reference))
+            .select_related("requester", "group", "assignee").prefetch_related("tags")
+        )
+        if exact:
+            return SearchResults(query=query, tickets=exact, customers=[])
     lowered = query.lower()
     customer_ids = set(
         ContactPoint.objects.filter(_prefix("value", lowered), kind=ContactKind.EMAIL)
@@ -279,11 +290,7 @@ def search(*, agent: Agent, query: str) -> SearchResults:
         Customer.objects.filter(pk__in=customer_ids).select_related("organization")
         .prefetch_related("contact_points").order_by("name", "id")[:CUSTOMER_LIMIT]
     )
-    visible = tickets_visible_to(agent=agent)
     ids: list[int] = []
-    reference = query.replace(" ", "").upper()
-    if len(reference) <= 16:
-        ids += visible.filter(reference=reference).values_list("pk", flat=True)[:1]
     if customer_ids:
         ids += visible.filter(requester_id__in=customer_ids).order_by("-updated_at", "-id").values_list(
             "pk", flat=True)[:SEARCH_LIMIT]
@@ -295,6 +302,4 @@ def search(*, agent: Agent, query: str) -> SearchResults:
         .select_related("requester", "group", "assignee").prefetch_related("tags")
         .order_by("-updated_at", "-id")[:SEARCH_LIMIT]
     )
-    if reference in {ticket.reference for ticket in tickets}:  # the exact hit first
-        tickets.sort(key=lambda ticket: ticket.reference != reference)
     return SearchResults(query=query, tickets=tickets, customers=customers)

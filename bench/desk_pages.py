@@ -1,0 +1,222 @@
+"""Server time of the agent workspace pages (inbox views, search, ticket page), against a
+seeded database, next to a hello-world baseline measured the same way in the same run.
+
+    .venv/bin/python bench/desk_pages.py [--tickets 100000] [--requests 40] [--seed 42]
+    .venv/bin/python bench/desk_pages.py --tickets 1000000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/frontdesk_bench .venv/bin/python bench/desk_pages.py
+
+Seeds ``bench/.data/<db>-<tickets>`` once (seed.py, the same cache as api_latency.py), signs
+in a tier-1 agent (and an admin) in-process, and times each page through Django's test client:
+the whole request through every middleware (sessions, CSRF, OTP, CSP, the desk access check),
+the queries and the template, without network or WSGI server. ``/livez`` through the same
+client is the baseline. Prints p50/p95 ms and queries per page against the 100 ms target;
+writes JSON to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+TARGET_MS = 100.0
+AGENT_EMAIL = "bench-desk@bench.frontdesk.test"
+ADMIN_EMAIL = "bench-desk-admin@bench.frontdesk.test"
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Page:
+    name: str
+    paths: list[str]  # requests cycle through these
+    who: str = "agent"  # "agent" (tier 1, visibility filter) or "admin"
+    cold_counts: bool = False  # clear the cache before each request (view counts recomputed)
+
+
+@dataclass
+class Row:
+    name: str
+    requests: int
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    queries: str
+    status: str
+
+
+def prepare(args):
+    sys.path.insert(0, str(BENCH_DIR))
+    import seed
+
+    seed.setup_django()
+    seed.migrate()
+    from frontdesk.tickets.models import Ticket
+
+    count = Ticket.objects.count()
+    if count == 0:
+        print(f"seeding {args.tickets:,} tickets (once; later runs reuse the database)", flush=True)
+        print(seed.seed(tickets=args.tickets, seed=args.seed).summary(), flush=True)
+        count = Ticket.objects.count()
+    elif count != args.tickets:
+        print(f"warning: the database holds {count:,} tickets, not {args.tickets:,}; measuring what is there",
+              file=sys.stderr)
+    return count
+
+
+def bench_agent(email: str, role: str):
+    from frontdesk.accounts.models import Agent, Group
+    from frontdesk.accounts.services import agent_create
+
+    agent = Agent.objects.filter(email=email).first()
+    if agent is None:
+        group = Group.objects.filter(tier=1).order_by("id").first()
+        agent = agent_create(email=email, name=f"Bench {role}", role=role,
+                             group_names=[group.name] if group else [])
+    return agent
+
+
+def pages(rng: random.Random, agent) -> list[Page]:
+    """What to request: every built-in view (first page), deep cursor pages, filters, sorts,
+    search, and the ticket page when it exists."""
+    from django.urls import NoReverseMatch, reverse
+
+    from frontdesk.desk.selectors import BUILTIN_VIEWS, filters_from_params
+    from frontdesk.tickets.models import Tag, Ticket
+    from frontdesk.tickets.selectors import apply_filters, encode_cursor, tickets_visible_to
+
+    found = [
+        Page("livez (baseline)", ["/livez"]),
+        Page("login page (anonymous)", ["/desk/login/"], who="anonymous"),
+    ]
+    for view in BUILTIN_VIEWS:
+        found.append(Page(f"view {view.slug}", [f"/desk/views/{view.slug}/"]))
+    found.append(Page("view mine, counts not cached", ["/desk/"], cold_counts=True))
+    found.append(Page("view all-open as admin", ["/desk/views/all-open/"], who="admin"))
+    # Deep pages: cursors at random depths of the view, as "Older →" would give after paging.
+    for slug in ("all-open", "solved"):
+        view = next(v for v in BUILTIN_VIEWS if v.slug == slug)
+        visible = apply_filters(tickets_visible_to(agent=agent), filters_from_params(agent=agent, params=view.params))
+        ids = list(visible.order_by("-updated_at", "-id").values_list("id", flat=True)[:50_000])
+        sample = Ticket.objects.filter(id__in=rng.sample(ids, min(20, len(ids)))).only("updated_at")
+        cursors = [encode_cursor(ticket, "-updated_at") for ticket in sample]
+        if cursors:
+            found.append(Page(f"view {slug}, deep page", [f"/desk/views/{slug}/?after={c}" for c in cursors]))
+    group_id = agent.groups.values_list("id", flat=True).first()
+    tags = list(Tag.objects.order_by("id").values_list("name", flat=True)[:5])
+    found.append(Page("filtered: open, urgent+high, my group", [
+        f"/desk/views/all-open/?f=1&status=open&priority=urgent&priority=high&group={group_id}",
+    ]))
+    if tags:
+        found.append(Page("filtered: tag, any status", [f"/desk/views/all-open/?f=1&tag={quote(t)}" for t in tags]))
+    month_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 30 * 86400))
+    found.append(Page("filtered: created last 30 days", [f"/desk/views/all-open/?f=1&created_from={month_ago}"]))
+    found.append(Page("sort by priority", ["/desk/views/all-open/?sort=-priority"]))
+    found.append(Page("sort by created, oldest first", ["/desk/views/all-open/?sort=created_at"]))
+    top = Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    random_ids = [rng.randint(1, top) for _ in range(400)]
+    sample = list(tickets_visible_to(agent=agent).filter(id__in=random_ids).values("reference", "subject")[:20])
+    found.append(Page("search: reference", [f"/desk/search/?q={t['reference'].lower()}" for t in sample]))
+    words = [t["subject"].split()[0] for t in sample if t["subject"].split()]
+    found.append(Page("search: subject word", [f"/desk/search/?q={quote(w)}" for w in words]))
+    try:
+        reverse("desk:ticket", args=["X"])
+        found.append(Page("ticket page", [f"/desk/tickets/{t['reference']}/" for t in sample]))
+    except NoReverseMatch:
+        pass
+    return found
+
+
+def measure(page: Page, clients: dict, requests: int) -> Row:
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = clients[page.who]
+    statuses, times, queries = set(), [], set()
+    for path in page.paths[:3]:  # warm-up, and the query count
+        cache.clear()
+        client.get(path)
+        with CaptureQueriesContext(connection) as captured:
+            if page.cold_counts:
+                cache.clear()
+            client.get(path)
+        queries.add(len(captured))
+    for number in range(requests):
+        path = page.paths[number % len(page.paths)]
+        if page.cold_counts:
+            cache.clear()
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        statuses.add(response.status_code)
+    times.sort()
+    return Row(
+        name=page.name, requests=requests, p50_ms=statistics.median(times),
+        p95_ms=times[min(len(times) - 1, int(len(times) * 0.95))], max_ms=times[-1],
+        queries=f"{min(queries)}" if len(queries) == 1 else f"{min(queries)}-{max(queries)}",
+        status=",".join(str(s) for s in sorted(statuses)),
+    )
+
+
+def format_table(rows: list[Row], header: str) -> str:
+    baseline = rows[0].p50_ms
+    lines = [header, f"{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'vs livez':>9}  target",
+             "-" * 96]
+    for row in rows:
+        verdict = "" if row.name.startswith("livez") else ("ok" if row.p95_ms <= TARGET_MS else "OVER")
+        if row.status != "200":
+            verdict += f" (HTTP {row.status})"
+        lines.append(f"{row.name:40} {row.p50_ms:8.1f} {row.p95_ms:8.1f} {row.max_ms:8.1f} {row.queries:>8} "
+                     f"{row.p50_ms / baseline:8.0f}x  {verdict}")
+    lines.append(f"target: p95 ≤ {TARGET_MS:.0f} ms server time per page")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=100_000, help="size of the seeded database")
+    parser.add_argument("--requests", type=int, default=40, help="timed requests per page")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data-dir", type=Path, help="FRONTDESK_HOME (default bench/.data/<db>-<tickets>)")
+    args = parser.parse_args(argv)
+    url = os.environ.get("DATABASE_URL", "")
+    kind = "postgres" if url.startswith(("postgres://", "postgresql://", "pgsql://")) else "sqlite"
+    home = (args.data_dir or BENCH_DIR / ".data" / f"{kind}-{args.tickets}").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["FRONTDESK_HOME"] = str(home)
+    os.environ.setdefault("FRONTDESK_DEBUG", "0")
+    count = prepare(args)
+
+    from django.test import Client
+
+    agent, admin = bench_agent(AGENT_EMAIL, "agent"), bench_agent(ADMIN_EMAIL, "admin")
+    clients = {"anonymous": Client(HTTP_HOST=HOST), "agent": Client(HTTP_HOST=HOST), "admin": Client(HTTP_HOST=HOST)}
+    clients["agent"].force_login(agent)
+    clients["admin"].force_login(admin)
+    rng = random.Random(args.seed)
+    rows = []
+    for page in pages(rng, agent):
+        rows.append(measure(page, clients, args.requests))
+        print(f"  {page.name}: p50 {rows[-1].p50_ms:.1f} ms", flush=True)
+    header = (f"{kind}, {count:,} tickets, {args.requests} requests per page, in-process (Django test client), "
+              f"tier-1 agent unless noted, {os.cpu_count()} CPUs")
+    print()
+    print(format_table(rows, header))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out = RESULTS_DIR / f"desk_pages-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps({"database": kind, "tickets": count, "rows": [asdict(r) for r in rows]}, indent=2))
+    print(f"\nJSON: {out}")
+    return 0 if all(row.status == "200" for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
