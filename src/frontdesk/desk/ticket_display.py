@@ -8,15 +8,36 @@ the templates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import nh3
 from django.utils.safestring import SafeString, mark_safe
 
 from frontdesk.accounts.models import Agent
-from frontdesk.core.text import sanitize_html, text_to_html
+from frontdesk.core.text import URL_SCHEMES, text_to_html
 from frontdesk.mail.quotes import visible_text
 from frontdesk.tickets.models import EventKind, Message, Priority, Status, TicketEvent
+
+
+# Images load only from our own attachment downloads (inline cid: images are rewritten to these
+# when mail is stored). Any other src, even a relative one, would make the agent's browser send
+# a request of the customer's choosing with the agent's cookies; it is dropped.
+_OWN_IMAGE = re.compile(r"^/(?:api/v1|desk)/attachments/[0-9a-fA-F-]{36}/?$")
+
+
+def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
+    if element == "img" and attribute in {"src", "srcset"}:
+        return value if attribute == "src" and _OWN_IMAGE.match(value) else None
+    return value
+
+
+def display_html(stored_html: str) -> SafeString:
+    """Stored (already sanitized) message HTML, sanitized again for this page and marked safe."""
+    clean = nh3.clean(stored_html, url_schemes=URL_SCHEMES, link_rel="noopener noreferrer nofollow",
+                      attribute_filter=_keep_attribute)
+    return mark_safe(clean)  # noqa: S308 - nh3's allow-list output
 
 
 @dataclass
@@ -32,7 +53,7 @@ class MessageView:
 
 
 def message_view(message: Message, *, is_new: bool = False) -> MessageView:
-    full = mark_safe(sanitize_html(message.body_html))  # noqa: S308 - sanitized on this line
+    full = display_html(message.body_html)
     if message.author_customer_id:
         visible = visible_text(message.body_text)
         if visible.strip() != message.body_text.strip():

@@ -171,8 +171,9 @@ def _send_refused(request, ticket, exc: DomainError, composer: dict, *, seen=Non
         request, ticket, new_after=seen if conflict else None, composer=composer,
         composer_error=exc.detail, composer_conflict=conflict,
     )
-    template = "desk/ticket/_send_refused.html" if request.htmx else "desk/ticket/page.html"
-    return render(request, template, context, status=exc.status)
+    if request.htmx:  # a fragment htmx swaps in: 200, or htmx would drop it (and log an error)
+        return render(request, "desk/ticket/_send_refused.html", context)
+    return render(request, "desk/ticket/page.html", context, status=exc.status)
 
 
 def _fresh_or_none(request, ticket: Ticket) -> Ticket | None:
@@ -232,8 +233,9 @@ def ticket_change(request, reference: str, change: str):
     if not request.htmx and error is None:
         return redirect("desk:ticket", fresh.reference)
     context = ticket_context(request, fresh, change_error=error, change_field=change)
-    template = "desk/ticket/_after_change.html" if request.htmx else "desk/ticket/page.html"
-    return render(request, template, context, status=status)
+    if request.htmx:  # the refusal is in the fragment, next to its field
+        return render(request, "desk/ticket/_after_change.html", context)
+    return render(request, "desk/ticket/page.html", context, status=status)
 
 
 @require_GET
