@@ -56,14 +56,31 @@ def test_it_sends_no_referrer_and_forbids_caching_on_every_response(client, tick
     responses = [
         client.get(link_path(token)),
         client.get(f"/c/t/{ticket.reference}/"),
+        client.post(f"/c/t/{ticket.reference}/reply/", {"body": ""}),
         client.get(link_path("tampered")),
         client.get("/c/t/ZZZZZZZZ/"),
-        client.get("/help/"),
+        client.get("/c/new-link/sent/"),
     ]
     for response in responses:
         assert response["Referrer-Policy"] == "no-referrer", response
         assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
         assert response["X-Robots-Tag"] == "noindex, nofollow"
+    contact = client.get("/help/")
+    assert contact["Referrer-Policy"] == "no-referrer" and "no-store" in contact["Cache-Control"]
+    assert "X-Robots-Tag" not in contact  # the contact page may be found by search engines
+
+
+def test_it_refuses_an_absurdly_large_upload_before_reading_it(client, ticket, settings):
+    settings.FRONTDESK_MAX_ATTACHMENT_BYTES = 1000
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    url = open_conversation(client, ticket)
+    limit = 1000 * 10 + 2 * 1000
+
+    response = client.generic("POST", f"{url}reply/", b"x" * (limit + 1),
+                              content_type="multipart/form-data; boundary=xyz")
+
+    assert response.status_code == 413 and response["Referrer-Policy"] == "no-referrer"
+    assert ticket.messages.count() == 1
 
 
 def _neutral(client, path):

@@ -31,7 +31,7 @@ from frontdesk.tickets.services import (
 )
 
 from . import access, throttle
-from .forms import ContactForm, LinkRequestForm, ReplyForm, new_attachments, started_at, started_token
+from .forms import MAX_FILES, ContactForm, LinkRequestForm, ReplyForm, new_attachments, started_at, started_token
 from .intake import ContactRequest, contact_submit, link_request_fresh
 from .selectors import CUSTOMER_STATUS, conversation_entries, public_attachment
 from .services import ResolvedLink, link_issue, link_mark_used, link_resolve
@@ -56,18 +56,41 @@ class _NoReferrerCsrf(CsrfViewMiddleware):
 _csrf_protect = decorator_from_middleware(_NoReferrerCsrf)
 
 
-def private_page(view):
-    """no-store, no referrer, not indexed: for every portal response (errors included);
-    CSRF-checked as above instead of by the global middleware."""
+def _request_too_large(request) -> bool:
+    """A body no valid form can have (every file at its limit, plus the text): refused from
+    its Content-Length, before anything is read or spooled to disk."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return True
+    return length > settings.FRONTDESK_MAX_ATTACHMENT_BYTES * MAX_FILES + 2 * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
+
+def _portal_view(view, *, indexable: bool):
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+        if request.method == "POST" and _request_too_large(request):
+            response = HttpResponse("This upload is too large. Please send smaller files.",
+                                    status=413, content_type="text/plain; charset=utf-8")
+        else:
+            response = _csrf_protect(view)(request, *args, **kwargs)
         response["Referrer-Policy"] = "no-referrer"
-        response["X-Robots-Tag"] = "noindex, nofollow"
+        if not indexable:
+            response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
-    return csrf_exempt(never_cache(_csrf_protect(wrapped)))
+    return csrf_exempt(never_cache(wrapped))
+
+
+def private_page(view):
+    """For every response of the conversation pages (errors included): no-store, no
+    referrer, not indexed; CSRF-checked as above instead of by the global middleware."""
+    return _portal_view(view, indexable=False)
+
+
+def public_page(view):
+    """The contact page: the same, except that search engines may index it."""
+    return _portal_view(view, indexable=True)
 
 
 # --- /help/ ---------------------------------------------------------------------------------
@@ -91,7 +114,7 @@ def _contact_page(request, form: ContactForm, *, status: int = 200, notice: str 
     return render(request, "portal/help.html", context, status=status)
 
 
-@private_page
+@public_page
 @require_http_methods(["GET", "POST"])
 def help_page(request):
     if request.method == "GET":
