@@ -373,3 +373,8 @@ def test_it_loads_images_only_from_attachment_downloads(ticket, agent, customer)
     page = client_for(agent).get(url(ticket)).content.decode()
     assert "/desk/logout/\"" not in page.split('id="conversation"')[1] and "tracker.example" not in page
     assert '<img src="/api/v1/attachments/0f8fad5b-d9cb-469f-a165-70867728950e">' in page
+
+
+def test_it_leaves_the_layouts_flash_messages_alone(ticket, agent):
+    page = client_for(agent).get(url(ticket)).content.decode()
+    assert "MessageView(" not in page and 'class="desk-messages"' not in page

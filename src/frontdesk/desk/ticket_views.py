@@ -73,12 +73,13 @@ def customer_panel_context(*, agent, ticket: Ticket) -> dict:
 def ticket_context(request, ticket: Ticket, *, new_after: int | None = None, **extra) -> dict:
     """Everything the page shows, in a fixed number of queries whatever the ticket's size."""
     agent = request.user
-    messages = message_views(selectors.ticket_messages(ticket=ticket), new_after=new_after)
+    conversation = message_views(selectors.ticket_messages(ticket=ticket), new_after=new_after)
     can_write = agent.is_active and not agent.is_light
     context = {
         "ticket": ticket,
-        "messages": messages,
-        "last_message_id": messages[-1].pk if messages else 0,
+        # Not "messages": that name belongs to django.contrib.messages (the layout's flash notices).
+        "conversation_messages": conversation,
+        "last_message_id": conversation[-1].pk if conversation else 0,
         "events": event_views(selectors.ticket_timeline(ticket=ticket)),
         "tags": sorted(tag.name for tag in ticket.tags.all()),
         "can_write": can_write,
