@@ -109,3 +109,15 @@ def test_it_only_issues_links_to_the_requester(ticket):
     with pytest.raises(ValueError):
         link_issue(ticket=ticket, customer=stranger)
     assert not ConversationLink.objects.exists()
+
+
+def test_it_keeps_working_after_the_customer_is_merged_into_another(ticket, customer):
+    from frontdesk.customers.services import customer_merge
+
+    token = link_issue(ticket=ticket)
+    survivor = customer_create(name="Maria L.", emails=["maria.lopez@work.example"])
+
+    customer_merge(source=customer, target=survivor)
+
+    resolved = link_resolve(token=token)
+    assert resolved.ticket == ticket and resolved.link.customer == survivor
