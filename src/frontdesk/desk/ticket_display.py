@@ -20,7 +20,6 @@ from frontdesk.core.text import URL_SCHEMES, text_to_html
 from frontdesk.mail.quotes import visible_text
 from frontdesk.tickets.models import EventKind, Message, Priority, Status, TicketEvent
 
-
 # Images load only from our own attachment downloads (inline cid: images are rewritten to these
 # when mail is stored). Any other src, even a relative one, would make the agent's browser send
 # a request of the customer's choosing with the agent's cookies; it is dropped.
