@@ -107,6 +107,11 @@ def test_two_agents_see_each_other_typing_and_a_message_arriving_while_composing
     expect(other.locator("#message-list")).to_contain_text("the third follows today", timeout=POLL)
     expect(other.locator("#presence")).to_contain_text("Sam Support is viewing this ticket", timeout=POLL)
     assert ticket.messages.filter(body_text__contains="the third follows today").count() == 1
+
+    # Ada closes her tab: Sam stops seeing her (her page says goodbye with a beacon; the TTL of
+    # her last heartbeat covers a browser that cannot).
+    other.close()
+    expect(page.locator("#presence")).not_to_contain_text("Ada Admin", timeout=POLL)
     assert page_problems == [], "\n".join(page_problems)
 
 
