@@ -243,6 +243,7 @@ def test_it_polls_for_messages_newer_than_the_last_one_shown(ticket, agent, cust
     assert f'id="m{newer.pk}"' in body and "Hello again" in body and "is-new" in body
     assert f'id="m{last}"' not in body
     assert 'id="ticket-timeline"' in body and "wrote a message" in body  # the timeline comes along
+    assert 'id="ticket-properties"' in body  # and the side panel (the status may have changed)
     assert client.get(url(ticket, "messages/new/?after=abc")).status_code == 404
 
 
@@ -378,3 +379,15 @@ def test_it_loads_images_only_from_attachment_downloads(ticket, agent, customer)
 def test_it_leaves_the_layouts_flash_messages_alone(ticket, agent):
     page = client_for(agent).get(url(ticket)).content.decode()
     assert "MessageView(" not in page and 'class="desk-messages"' not in page
+
+
+def test_it_refuses_writes_without_the_csrf_token(ticket, agent, customer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent)
+    for path, data in [(url(ticket, "messages/"), {"kind": "note", "body": "x"}),
+                       (url(ticket, "status/"), {"status": "open"}),
+                       (url(ticket, "presence/"), {}),
+                       (f"/desk/customers/{customer.pk}/notes/", {"notes": "x"}),
+                       (f"/desk/customers/{customer.pk}/merge/", {"into": customer.pk})]:
+        assert client.post(path, data).status_code == 403, path
+    assert ticket.messages.count() == 1 and ticket.status == Status.NEW

@@ -176,6 +176,13 @@ def test_side_panel_changes_save_without_reload_and_show_in_the_timeline(
     page.reload()
     expect(page.get_by_label("Status")).to_have_value("pending")
     expect(page.locator("#ticket-timeline")).to_contain_text("assigned the ticket to Sam Support")
+
+    # The customer answers: the ticket reopens, and the panel follows without a reload (once
+    # the agent is not using it: #assign put the focus in it).
+    page.locator("h1").click()
+    ticket_receive_customer_message(ticket=ticket, customer=ticket.requester, body="Here is the screenshot.")
+    expect(page.get_by_label("Status")).to_have_value("open", timeout=POLL)
+    expect(page.locator("#ticket-timeline")).to_contain_text("from Pending (waiting on customer) to Open")
     assert page_problems == [], "\n".join(page_problems)
     assert page_problems.csp_violations(page) == []
 

@@ -126,6 +126,16 @@
       (writing && fromCustomer ? " — read it before you send your reply." : ".");
     notice.hidden = false;
   }
+  // A customer message can change the status (pending → open): the poll brings the side panel
+  // along, but never replaces it under an agent who is using it.
+  document.body.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || target.id !== "ticket-properties") return;
+    const tagInput = $("prop-tag-add");
+    if (target.contains(document.activeElement) || (tagInput && tagInput.value)) {
+      event.detail.shouldSwap = false;
+    }
+  });
   document.body.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
     if (target && target.id === "incoming") adoptIncoming();
