@@ -15,6 +15,7 @@ from frontdesk.tickets.attachments import NewAttachment
 from frontdesk.tickets.models import EventKind, Message, Status, TicketEvent
 from frontdesk.tickets.services import (
     ticket_add_note,
+    ticket_assign,
     ticket_create,
     ticket_receive_customer_message,
     ticket_reply,
@@ -343,6 +344,7 @@ def _grow(ticket, *, agent, customer, admin, rounds: int) -> None:
         )
         ticket_add_note(ticket=ticket, author=admin if i % 2 else agent, body=f"Note {i}")
         ticket_tag(ticket=ticket, actor=agent, add=[f"t{i}"])
+        ticket_assign(ticket=ticket, actor=admin, assignee=agent if i % 2 == 0 else None)
 
 
 def _queries(client, path) -> int:
