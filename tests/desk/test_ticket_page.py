@@ -393,3 +393,14 @@ def test_it_refuses_writes_without_the_csrf_token(ticket, agent, customer):
                        (f"/desk/customers/{customer.pk}/merge/", {"into": customer.pk})]:
         assert client.post(path, data).status_code == 403, path
     assert ticket.messages.count() == 1 and ticket.status == Status.NEW
+
+
+def test_it_folds_quoted_history_of_html_mail(ticket, agent, customer):
+    ticket_receive_customer_message(
+        ticket=ticket, customer=customer, body="",
+        body_html="<div>Any news?</div><div>On Mon, 3 Mar 2025 at 10:00, Support wrote:</div>"
+                  "<blockquote><p>We are on it.</p></blockquote>",
+    )
+    page = client_for(agent).get(url(ticket)).content.decode()
+    assert '<div class="message-body"><p>Any news?</p></div>' in page
+    assert '<details class="message-history">' in page and "<blockquote><p>We are on it.</p></blockquote>" in page

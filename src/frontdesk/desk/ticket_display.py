@@ -54,7 +54,9 @@ class MessageView:
 def message_view(message: Message, *, is_new: bool = False) -> MessageView:
     full = display_html(message.body_html)
     if message.author_customer_id:
-        visible = visible_text(message.body_text)
+        # Text made from HTML mail has no ">" marks (the history was a blockquote): there an
+        # attribution line alone ends the reply, as the mail parser does it.
+        visible = visible_text(message.body_text, quotes_marked="<blockquote" not in message.body_html)
         if visible.strip() != message.body_text.strip():
             # text_to_html escapes: the customer's words, never markup.
             return MessageView(message, mark_safe(text_to_html(visible)), full, is_new)  # noqa: S308
