@@ -168,7 +168,7 @@ def test_it_answers_250_only_with_the_row_its_task_and_the_exact_bytes_stored(st
     assert (inbound.peer, inbound.tls, inbound.source, inbound.status) == ("127.0.0.1", False, "smtp", "received")
     task = DBTaskResult.objects.get()
     assert task.task_path.endswith("process_inbound") and task.status == "READY"
-    assert task.args_kwargs["kwargs"]["inbound_id"] == inbound.pk
+    assert task.args_kwargs["kwargs"]["inbound_ids"] == [inbound.pk]
 
     path = spool_dir() / inbound.spool_name
     assert path.read_bytes() == MESSAGE  # smtplib dot-stuffed it; the listener un-stuffed it
@@ -453,7 +453,9 @@ def test_the_sweep_indexes_interrupted_deliveries_and_removes_temp_leftovers(hom
         "a@example.net", ["help@example.com"], "192.0.2.7", True)
     assert indexed.received_at == orphan.received_at and indexed.spool_name == orphan.spool_name
     assert InboundMessage.objects.filter(sha256=done.sha256).count() == 1
-    assert DBTaskResult.objects.filter(task_path__endswith="process_inbound").count() == 2
+    covered = [i for task in DBTaskResult.objects.filter(task_path__endswith="process_inbound")
+               for i in task.args_kwargs["kwargs"]["inbound_ids"]]
+    assert sorted(covered) == sorted(InboundMessage.objects.values_list("pk", flat=True))  # each has its task
 
     assert sweep() == spool.SweepReport()  # nothing left to do
     os.utime(polling.sidecar, (old, old))  # the poller never finished: now it is the sweep's
@@ -519,10 +521,12 @@ def start_smtp(processes, env, port: int, log: Path) -> subprocess.Popen:
 
 def rows_by_test_id(home: Path) -> collections.Counter:
     with sqlite3.connect(home / "frontdesk.sqlite3") as db:
-        names = [row[0] for row in db.execute("SELECT spool_name FROM mail_inboundmessage")]
-        tasks = db.execute("SELECT count(*) FROM django_tasks_database_dbtaskresult "
-                           "WHERE task_path LIKE '%process_inbound'").fetchone()[0]
-    assert tasks == len(names)  # every row has its task
+        rows = dict(db.execute("SELECT id, spool_name FROM mail_inboundmessage").fetchall())
+        tasks = db.execute("SELECT args_kwargs FROM django_tasks_database_dbtaskresult "
+                           "WHERE task_path LIKE '%process_inbound'").fetchall()
+    covered = [i for (args,) in tasks for i in json.loads(args)["kwargs"]["inbound_ids"]]
+    assert sorted(covered) == sorted(rows)  # every row has its task, one task per group commit
+    names = list(rows.values())
     return collections.Counter(
         email.message_from_bytes((home / "spool" / name).read_bytes())["X-Test-Id"] for name in names
     )

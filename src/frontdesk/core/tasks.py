@@ -48,10 +48,11 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
-def retrying_task(func: Callable | None = None, *, max_attempts: int | None = None):
+def retrying_task(func: Callable | None = None, *, max_attempts: int | None = None, priority: int = 0):
     """Decorator: a django-tasks task that re-enqueues itself with backoff when it raises.
 
-    Task functions take keyword arguments (ids) and must be safe to run twice.
+    Task functions take keyword arguments (ids) and must be safe to run twice. Workers take
+    ready tasks of higher ``priority`` first (-100 … 100).
     """
 
     def decorate(inner: Callable) -> Task:
@@ -74,7 +75,7 @@ def retrying_task(func: Callable | None = None, *, max_attempts: int | None = No
                     logger.error("task %s failed %d times; giving up", inner.__name__, attempt)
                 raise
 
-        task_obj = django_task(run)
+        task_obj = django_task(priority=priority)(run)
         return task_obj
 
     return decorate(func) if func else decorate

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 import re
 import zoneinfo
 from collections.abc import Iterable
+from functools import reduce
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -67,9 +69,17 @@ def _contact_points(
     return points
 
 
-def _add_contact_points(customer: Customer, points: list[tuple[str, str]]) -> None:
+def _add_contact_points(customer: Customer, points: list[tuple[str, str]], *, new: bool = False) -> None:
     """Attach new contact points; the first of each kind becomes primary. A value that
-    belongs to another customer is a conflict (merge the customers instead)."""
+    belongs to another customer is a conflict (merge the customers instead). For a ``new``
+    customer the unique constraint alone detects that (no lookups: it has no points yet)."""
+    if new:
+        ContactPoint.objects.bulk_create([
+            ContactPoint(customer=customer, kind=kind, value=value,
+                         is_primary=all(k != kind for k, _ in points[:index]))
+            for index, (kind, value) in enumerate(points)
+        ])
+        return
     kinds_with_primary = set(
         customer.contact_points.filter(is_primary=True).values_list("kind", flat=True)
     )
@@ -98,9 +108,14 @@ def customer_create(
     customer = Customer.objects.create(name=name.strip(), **fields)
     try:
         with transaction.atomic():
-            _add_contact_points(customer, points)
-    except IntegrityError as exc:  # a concurrent create took the same address
-        raise Conflict("A contact point of this customer was just taken.", code="contact_point_taken") from exc
+            _add_contact_points(customer, points, new=True)
+    except IntegrityError as exc:  # an address of another customer (merge them instead)
+        taken = ContactPoint.objects.filter(
+            reduce(operator.or_, (models.Q(kind=kind, value=value) for kind, value in points))
+        ).exclude(customer=customer).first()
+        detail = f"{taken.value} already belongs to customer {taken.customer_id}." if taken else (
+            "A contact point of this customer was just taken.")
+        raise Conflict(detail, code="contact_point_taken") from exc
     return customer
 
 
@@ -123,17 +138,22 @@ def customer_update(
 
 def customer_get_or_create_by_email(*, email: str, name: str = "") -> Customer:
     """The customer owning this address (following merges), or a new one."""
+    return email_point_get_or_create(email=email, name=name).customer
+
+
+def email_point_get_or_create(*, email: str, name: str = "") -> ContactPoint:
+    """The contact point of this address with its customer, created with a new customer if
+    unknown. The mail pipeline needs both: who wrote, and whether we may write back."""
     email = normalize_contact(kind=ContactKind.EMAIL, value=email)
-    point = ContactPoint.objects.select_related("customer").filter(
-        kind=ContactKind.EMAIL, value=email
-    ).first()
-    if point:
-        return point.customer
+    points = ContactPoint.objects.select_related("customer").filter(kind=ContactKind.EMAIL, value=email)
+    if point := points.first():
+        return point
     try:
         with transaction.atomic():
-            return customer_create(name=name, emails=[email])
+            customer_create(name=name, emails=[email])
     except Conflict:  # created concurrently: take theirs
-        return ContactPoint.objects.get(kind=ContactKind.EMAIL, value=email).customer
+        pass
+    return points.get()
 
 
 def contact_point_mark_undeliverable(*, email: str) -> int:

@@ -8,10 +8,12 @@ at once, so every delivery attempt sends the same message. Delivery itself is
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from frontdesk.core.tasks import enqueue_on_commit
@@ -52,19 +54,20 @@ def deliverable_email(ticket: Ticket) -> str | None:
     return point.value
 
 
-def thread_headers(ticket: Ticket) -> tuple[str, list[str]]:
+def thread_headers(ticket: Ticket, *, known: list[str] | None = None) -> tuple[str, list[str]]:
     """(In-Reply-To, References) continuing the ticket's thread (RFC 5322 §3.6.4): the latest
-    message of the conversation, and the ids before it, ending with our stable ticket id."""
-    inbound = InboundMessage.objects.filter(
-        ticket=ticket, status__in=[InboundStatus.RECEIVED, InboundStatus.PROCESSED]  # received: being processed
-    ).exclude(message_id="")
-    ids = [
-        (row.received_at, row.message_id) for row in inbound.only("received_at", "message_id")
-    ] + [
-        (row.created_at, row.message_id) for row in OutboundMessage.objects.filter(ticket=ticket).only(
-            "created_at", "message_id")
-    ]
-    ordered = [message_id for _, message_id in sorted(ids)][-MAX_REFERENCES:]
+    message of the conversation, and the ids before it, ending with our stable ticket id.
+    ``known``: the thread's Message-IDs when the caller has them (a ticket just opened by mail)."""
+    if known is None:
+        inbound = InboundMessage.objects.filter(
+            ticket=ticket, status__in=[InboundStatus.RECEIVED, InboundStatus.PROCESSED]  # received: in progress
+        ).exclude(message_id="")
+        ids = [
+            *inbound.values_list("received_at", "message_id"),
+            *OutboundMessage.objects.filter(ticket=ticket).values_list("created_at", "message_id"),
+        ]
+        known = [message_id for _, message_id in sorted(ids)]
+    ordered = known[-MAX_REFERENCES:]
     in_reply_to = ordered[-1] if ordered else ""
     return in_reply_to, [ticket_reference_id(ticket.reference), *ordered]
 
@@ -78,22 +81,25 @@ def tagged_subject(ticket: Ticket, *, prefix: str = "Re: ") -> str:
 
 def _queue(
     *, ticket: Ticket, kind: str, to: str, body_text: str, subject: str, auto_submitted: str = "",
-    ticket_message: Message | None = None,
+    ticket_message: Message | None = None, inbox: Inbox | None = None, thread: list[str] | None = None,
+    conversation_url: str = "",
 ) -> OutboundMessage:
-    inbox = ticket_inbox(ticket)
+    """Queue one email to the customer and its delivery task. It carries a signed link to the
+    conversation in its footer (a new link per email, so each can be revoked on its own)."""
+    inbox = inbox or ticket_inbox(ticket)
     from_address = inbox.address if inbox else default_from_address()
-    in_reply_to, references = thread_headers(ticket)
+    in_reply_to, references = thread_headers(ticket, known=thread)
+    public_id = uuid.uuid4()
     outbound = OutboundMessage.objects.create(
-        ticket=ticket, ticket_message=ticket_message, inbox=inbox, kind=kind,
+        public_id=public_id, ticket=ticket, ticket_message=ticket_message, inbox=inbox, kind=kind,
         auto_submitted=auto_submitted, from_address=from_address,
         from_name=(inbox.from_name if inbox else "") or "Support",
         reply_to=reply_address(from_address, ticket.pk), recipient=to, to_addresses=[to], subject=subject,
-        body_text=body_text, message_id="pending", in_reply_to=in_reply_to,
-        references=" ".join(f"<{ref}>" for ref in references),
+        body_text=body_text, in_reply_to=in_reply_to, references=" ".join(f"<{ref}>" for ref in references),
+        # Our own id in the Message-ID: unique, and the same for every delivery attempt.
+        message_id=f"{public_id.hex}@{mail_domain()}",
+        conversation_url=conversation_url or link_issue_url(ticket=ticket),
     )
-    # The Message-ID embeds our own id, so it is unique and stable for every retry.
-    outbound.message_id = f"{outbound.public_id.hex}@{mail_domain()}"
-    OutboundMessage.objects.filter(pk=outbound.pk).update(message_id=outbound.message_id)
     from .tasks import deliver_outbound
 
     enqueue_on_commit(deliver_outbound, outbound_id=outbound.pk)
@@ -112,48 +118,56 @@ def outbound_queue_reply(*, event_id: int) -> OutboundMessage | None:
     if to is None:
         logger.info("ticket %s: requester has no deliverable email; reply not mailed", event.ticket.reference)
         return None
-    return _with_conversation_link(_queue(
+    return _queue(
         ticket=event.ticket, kind=OutboundKind.REPLY, to=to, body_text=event.message.body_text,
         subject=tagged_subject(event.ticket), ticket_message=event.message,
-    ))
+    )
+
+
+def _automatic_mail_sent(*, ticket: Ticket, address: str) -> dict[str, int]:
+    """Counts of automatic mail to ``address`` (all tickets and this one), in one query."""
+    now = timezone.now()
+    hour_ago = now - timedelta(hours=1)
+    return OutboundMessage.objects.exclude(auto_submitted="").filter(
+        recipient=address, created_at__gte=now - timedelta(days=1)
+    ).aggregate(
+        day=Count("id"),
+        hour=Count("id", filter=Q(created_at__gte=hour_ago)),
+        ticket_day=Count("id", filter=Q(ticket=ticket)),
+        ticket_links_hour=Count("id", filter=Q(ticket=ticket, kind=OutboundKind.NOTIFICATION,
+                                               created_at__gte=hour_ago)),
+    )
+
+
+def _within_address_ceilings(sent: dict[str, int]) -> bool:
+    return sent["hour"] < settings.FRONTDESK_AUTOREPLY_PER_HOUR and sent["day"] < settings.FRONTDESK_AUTOREPLY_PER_DAY
 
 
 def auto_reply_allowed(*, ticket: Ticket, address: str) -> bool:
     """RFC 3834 rate limits: one acknowledgement per sender and ticket per day, and ceilings
     per address across all tickets (an auto-responder on the other side cannot make us loop)."""
-    now = timezone.now()
-    automatic = OutboundMessage.objects.exclude(auto_submitted="").filter(recipient=address)
-    today = automatic.filter(created_at__gte=now - timedelta(days=1))
-    if today.filter(ticket=ticket).exists():
-        return False
-    if automatic.filter(created_at__gte=now - timedelta(hours=1)).count() >= settings.FRONTDESK_AUTOREPLY_PER_HOUR:
-        return False
-    return today.count() < settings.FRONTDESK_AUTOREPLY_PER_DAY
+    sent = _automatic_mail_sent(ticket=ticket, address=address)
+    return not sent["ticket_day"] and _within_address_ceilings(sent)
 
 
-def outbound_queue_ack(*, ticket: Ticket, to: str, customer_name: str) -> OutboundMessage | None:
-    """Acknowledge a new ticket, unless rate limits say this address had enough."""
+def outbound_queue_ack(
+    *, ticket: Ticket, to: str, customer_name: str, inbox: Inbox | None = None, thread: list[str] | None = None,
+) -> OutboundMessage | None:
+    """Acknowledge a new ticket, unless rate limits say this address had enough. ``inbox`` and
+    ``thread`` (its Message-IDs) when the caller knows them, to save looking them up."""
     if not auto_reply_allowed(ticket=ticket, address=to):
         logger.warning("acknowledgement to %s for ticket %s suppressed by rate limit", to, ticket.reference)
         return None
-    inbox = ticket_inbox(ticket)
+    inbox = inbox or ticket_inbox(ticket)
     template = inbox.ack_text if inbox else Inbox._meta.get_field("ack_text").default
     body = template.format_map(_SafeFormat(
         name=customer_name or "there", reference=ticket.reference, subject=ticket.subject,
         inbox=(inbox.from_name or inbox.name) if inbox else "Support",
     ))
-    return _with_conversation_link(_queue(
+    return _queue(
         ticket=ticket, kind=OutboundKind.ACK, to=to, body_text=body, auto_submitted="auto-replied",
-        subject=tagged_subject(ticket),
-    ))
-
-
-def _with_conversation_link(outbound: OutboundMessage, url: str | None = None) -> OutboundMessage:
-    """Put a signed link to the conversation in the message's footer (a new link per email,
-    so each can be revoked on its own). Same transaction as the queueing; delivery reads it."""
-    outbound.conversation_url = url or link_issue_url(ticket=outbound.ticket)
-    OutboundMessage.objects.filter(pk=outbound.pk).update(conversation_url=outbound.conversation_url)
-    return outbound
+        subject=tagged_subject(ticket), inbox=inbox, thread=thread,
+    )
 
 
 LINK_MAILS_PER_TICKET_PER_HOUR = 3
@@ -170,15 +184,8 @@ def _link_mail_allowed(*, ticket: Ticket, address: str) -> bool:
     """The per-address ceilings of automatic mail (as ``auto_reply_allowed``), and a few link
     mails per ticket and hour (the one-acknowledgement-per-day rule does not apply: a
     customer may lose the link the same day)."""
-    now = timezone.now()
-    automatic = OutboundMessage.objects.exclude(auto_submitted="").filter(recipient=address)
-    if automatic.filter(created_at__gte=now - timedelta(hours=1)).count() >= settings.FRONTDESK_AUTOREPLY_PER_HOUR:
-        return False
-    if automatic.filter(created_at__gte=now - timedelta(days=1)).count() >= settings.FRONTDESK_AUTOREPLY_PER_DAY:
-        return False
-    return automatic.filter(
-        ticket=ticket, kind=OutboundKind.NOTIFICATION, created_at__gte=now - timedelta(hours=1)
-    ).count() < LINK_MAILS_PER_TICKET_PER_HOUR
+    sent = _automatic_mail_sent(ticket=ticket, address=address)
+    return _within_address_ceilings(sent) and sent["ticket_links_hour"] < LINK_MAILS_PER_TICKET_PER_HOUR
 
 
 @transaction.atomic
@@ -194,10 +201,11 @@ def outbound_queue_conversation_link(*, ticket: Ticket, to: str) -> OutboundMess
         name=ticket.requester.name or "there", reference=ticket.reference, subject=ticket.subject, url=url,
         inbox=(inbox.from_name or inbox.name) if inbox else "Support",
     )
-    return _with_conversation_link(_queue(
+    return _queue(
         ticket=ticket, kind=OutboundKind.NOTIFICATION, to=to, body_text=body, auto_submitted="auto-generated",
         subject=single_line(f"Your link to conversation [#{ticket.reference}]", max_length=300),
-    ), url)
+        inbox=inbox, conversation_url=url,
+    )
 
 
 class _SafeFormat(dict):

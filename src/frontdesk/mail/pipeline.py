@@ -14,15 +14,17 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import OperationalError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from frontdesk.customers.models import Customer
-from frontdesk.customers.services import customer_get_or_create_by_email
+from frontdesk.customers.services import email_point_get_or_create
 from frontdesk.tickets.attachments import NewAttachment
 from frontdesk.tickets.models import Channel, Message, Ticket
 from frontdesk.tickets.services import ticket_create, ticket_receive_customer_message
@@ -31,12 +33,13 @@ from . import bounces
 from .addresses import base_address, plus_token, reference_from_reference_id, ticket_id_from_token
 from .automated import automated_reason, is_own_loop, too_many_hops
 from .models import InboundMessage, InboundStatus, Inbox, OutboundMessage, spool_dir
-from .outbound import deliverable_email, outbound_queue_ack
+from .outbound import outbound_queue_ack
 from .parsing import ParsedMail, parse_message
 
 logger = logging.getLogger(__name__)
 
 _SUBJECT_TAG = re.compile(r"\[#([2-9A-HJ-NP-Z]{8})\]")
+MAX_SAME_ID = 50  # earlier messages compared with one that reuses their Message-ID
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Context:
     sender: str = ""
     inbox: Inbox | None = None
     customer: Customer | None = None
+    sender_deliverable: bool = True
     thread: Ticket | None = None
     thread_via: str = ""
     message: Message | None = None
@@ -100,18 +104,20 @@ def deduplicate(ctx: Context) -> None:
     """Same Message-ID and same content as a message already handled: the same message (a
     retry after a lost 250, or the same mail fetched twice). Same id, different content: both
     kept, this one flagged (a reused id must not suppress the real mail)."""
+    digest_flag = f"content:{content_digest(ctx.mail)[:32]}"
+    ctx.inbound.flags = [*ctx.inbound.flags, digest_flag]
     earlier = (
         InboundMessage.objects.filter(message_id=ctx.inbound.message_id)
         .exclude(pk=ctx.inbound.pk).exclude(status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED])
+        .order_by("received_at", "id").values_list("flags", "sha256", "ticket_id")[:MAX_SAME_ID]
     )
-    digest = content_digest(ctx.mail)
-    ctx.inbound.flags = [*ctx.inbound.flags, f"content:{digest[:32]}"]
-    for row in earlier.order_by("received_at", "id"):
-        if f"content:{digest[:32]}" in row.flags or row.sha256 == ctx.inbound.sha256:
-            ctx.inbound.ticket_id = row.ticket_id
+    earlier = list(earlier)
+    for flags, sha256, ticket_id in earlier:
+        if digest_flag in flags or sha256 == ctx.inbound.sha256:
+            ctx.inbound.ticket_id = ticket_id
             ctx.done = InboundStatus.DUPLICATE
             return
-    if earlier.exists():
+    if earlier:
         ctx.flags.append("message_id_reused")
 
 
@@ -132,9 +138,11 @@ def handle_bounce(ctx: Context) -> None:
 def choose_inbox(ctx: Context) -> None:
     candidates = [*ctx.inbound.envelope_to, *ctx.mail.to, *ctx.mail.cc]
     addresses = [base_address(address) for address in candidates if "@" in address]
-    by_address = {inbox.address.lower(): inbox for inbox in Inbox.objects.filter(address__in=addresses)}
-    ctx.inbox = next((by_address[a] for a in addresses if a in by_address), None) or (
-        Inbox.objects.filter(is_default=True).first()
+    # One query for the addressed inboxes and the default one; the group comes along for the ticket.
+    inboxes = Inbox.objects.filter(Q(address__in=addresses) | Q(is_default=True)).select_related("group")
+    by_address = {inbox.address.lower(): inbox for inbox in inboxes}
+    ctx.inbox = next((by_address[a] for a in addresses if a in by_address), None) or next(
+        (inbox for inbox in by_address.values() if inbox.is_default), None
     )
     ctx.inbound.inbox = ctx.inbox
 
@@ -142,7 +150,8 @@ def choose_inbox(ctx: Context) -> None:
 def identify_sender(ctx: Context) -> None:
     if not ctx.sender:
         raise ValueError("The message has no sender address (no From and a null envelope sender).")
-    ctx.customer = customer_get_or_create_by_email(email=ctx.sender, name=ctx.mail.from_name)
+    point = email_point_get_or_create(email=ctx.sender, name=ctx.mail.from_name)
+    ctx.customer, ctx.sender_deliverable = point.customer, point.undeliverable_since is None
 
 
 def find_thread(ctx: Context) -> None:
@@ -219,26 +228,27 @@ def create_or_append(ctx: Context) -> None:
             channel=Channel.EMAIL, group=ctx.inbox.group if ctx.inbox else None, attachments=attachments,
             follow_up_of=ctx.thread,
         )
-        ctx.message = ticket.messages.get()
+        ctx.message = ticket.first_message
         ctx.created_ticket = True
     ctx.inbound.ticket_id = ctx.message.ticket_id
     ctx.inbound.ticket_message = ctx.message
-    ctx.inbound.save()  # linked now, so the acknowledgement can thread under this message
 
 
 def acknowledge(ctx: Context) -> None:
     """A new ticket from a person gets one acknowledgement; automated mail never does."""
     if not ctx.created_ticket or ctx.inbound.automated or (ctx.inbox and not ctx.inbox.acknowledge):
         return
-    ticket = ctx.message.ticket
-    if deliverable_email(ticket) is None:
+    if not ctx.sender_deliverable:  # bounced permanently before
         return
-    outbound_queue_ack(ticket=ticket, to=ctx.sender, customer_name=ctx.customer.name)
+    ticket = ctx.message.ticket
+    # A new ticket's thread is this one message: the acknowledgement answers it.
+    outbound_queue_ack(ticket=ticket, to=ctx.sender, customer_name=ctx.customer.name, inbox=ctx.inbox,
+                       thread=[ctx.inbound.message_id])
 
 
 def watch_for_loops(ctx: Context) -> None:
     """Many messages on one ticket within a minute look like a loop: flag them and log."""
-    if not ctx.inbound.ticket_id:
+    if not ctx.inbound.ticket_id or ctx.created_ticket:
         return
     from django.conf import settings
 
@@ -281,58 +291,96 @@ def _run_stages(ctx: Context) -> str:
     return InboundStatus.PROCESSED
 
 
+# What processing may change on the row (its transport facts are written once, at receipt).
+_PROCESSED_FIELDS = [
+    "status", "error", "flags", "processed_at", "attempts", "message_id", "from_address", "subject",
+    "automated", "inbox", "ticket", "ticket_message",
+]
+
+
 def _save(inbound: InboundMessage, *, status: str, flags: list[str], error: str = "") -> None:
     inbound.status = status
     inbound.error = error
     inbound.flags = list(dict.fromkeys([*inbound.flags, *flags]))
     inbound.processed_at = timezone.now()
-    inbound.save()
+    inbound.save(update_fields=_PROCESSED_FIELDS)
 
 
 _in_progress = threading.local()
 
 
+def inbound_process_many(*, inbound_ids: Sequence[int]) -> Counter[str]:
+    """Process stored messages in the order they arrived; returns how many ended in each
+    status. Each message is parsed before, and processed in, a transaction of its own: the
+    write lock is held for one message at a time, so the SMTP listener's commits never queue
+    behind a whole batch, and one bad message rolls back alone."""
+    outcomes: Counter[str] = Counter()
+    # Read at once, not iterated: SQLite would show this loop's own writes to a running cursor.
+    rows = list(InboundMessage.objects.filter(pk__in=inbound_ids, status=InboundStatus.RECEIVED).order_by("id"))
+    for inbound in rows:
+        outcomes[_process(_prepare(inbound))] += 1
+    outcomes["skipped"] += len(set(inbound_ids)) - outcomes.total()
+    return outcomes
+
+
 def inbound_process(*, inbound_id: int) -> str:
     """Process one stored message (see the module docstring for the contract). May be
     re-entered for another message (an original its reply needs); never for one in progress."""
-    active: set[int] = getattr(_in_progress, "ids", None) or set()
-    if inbound_id in active:
-        return "skipped"
-    _in_progress.ids = active | {inbound_id}
+    inbound = InboundMessage.objects.filter(pk=inbound_id, status=InboundStatus.RECEIVED).first()
+    return _process(_prepare(inbound)) if inbound else "skipped"
+
+
+@dataclass
+class _Prepared:
+    ctx: Context
+    error: Exception | None = None
+
+
+def _prepare(inbound: InboundMessage) -> _Prepared:
+    ctx = Context(inbound=inbound)
     try:
-        return _process(inbound_id)
+        for step in PREPARE:
+            step(ctx)
+    except Exception as exc:  # recorded as the message's failure once it is claimed
+        return _Prepared(ctx, exc)
+    return _Prepared(ctx)
+
+
+def _process(prepared: _Prepared) -> str:
+    inbound = prepared.ctx.inbound
+    active: set[int] = getattr(_in_progress, "ids", None) or set()
+    if inbound.pk in active:
+        return "skipped"
+    _in_progress.ids = active | {inbound.pk}
+    try:
+        with transaction.atomic():
+            # Claim it under the write lock: another worker may have processed it meanwhile.
+            claimed = InboundMessage.objects.filter(pk=inbound.pk, status=InboundStatus.RECEIVED).update(
+                attempts=F("attempts") + 1)
+            if not claimed:
+                return "skipped"  # another worker got there first
+            inbound.attempts += 1
+            if prepared.error is not None:
+                return _fail(inbound.pk, prepared.error)
+            try:
+                with transaction.atomic():  # a savepoint: a poison message rolls back alone
+                    status = _run_stages(prepared.ctx)
+                    _save(inbound, status=status, flags=prepared.ctx.flags)
+                    return status
+            except OperationalError:
+                raise  # the database, not the message (locked, restarting): the task retries
+            except Exception as exc:  # a poison message must not stop the line
+                return _fail(inbound.pk, exc)
     finally:
         _in_progress.ids = active
 
 
-def _process(inbound_id: int) -> str:
-    try:
-        inbound = InboundMessage.objects.filter(pk=inbound_id, status=InboundStatus.RECEIVED).first()
-        if inbound is None:
-            return "skipped"
-        ctx = Context(inbound=inbound)
-        for step in PREPARE:
-            step(ctx)
-        with transaction.atomic():
-            inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
-            if inbound is None or inbound.status != InboundStatus.RECEIVED:
-                return "skipped"  # another worker got there first
-            inbound.attempts += 1
-            ctx.inbound = inbound
-            status = _run_stages(ctx)
-            _save(inbound, status=status, flags=ctx.flags)
-            return status
-    except OperationalError:
-        raise  # the database, not the message (locked, restarting): the task retries
-    except Exception as exc:  # a poison message must not stop the line
-        logger.exception("inbound message %s failed", inbound_id)
-        error = f"{exc.__class__.__name__}: {exc}"[:2000]
-        with transaction.atomic():
-            inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
-            inbound.attempts += 1
-            _describe_failed(inbound)
-            _save(inbound, status=InboundStatus.FAILED, flags=[], error=error)
-        return "failed"
+def _fail(inbound_id: int, exc: Exception) -> str:
+    logger.error("inbound message %s failed", inbound_id, exc_info=exc)
+    inbound = InboundMessage.objects.get(pk=inbound_id)  # as claimed, without the rolled-back stages
+    _describe_failed(inbound)
+    _save(inbound, status=InboundStatus.FAILED, flags=[], error=f"{exc.__class__.__name__}: {exc}"[:2000])
+    return InboundStatus.FAILED
 
 
 def _describe_failed(inbound: InboundMessage) -> None:

@@ -47,8 +47,8 @@ def inbound_store_many(deliveries: Sequence[NewInbound]) -> list[InboundMessage]
         )
         for new in deliveries
     ])
-    for inbound in rows:
-        enqueue_on_commit(process_inbound, inbound_id=inbound.pk)
+    if rows:  # one task for the lot: a worker processes them in arrival order
+        enqueue_on_commit(process_inbound, inbound_ids=[inbound.pk for inbound in rows])
     return rows
 
 
@@ -58,4 +58,4 @@ def inbound_reprocess(*, inbound: InboundMessage) -> None:
     InboundMessage.objects.filter(pk=inbound.pk).update(status=InboundStatus.RECEIVED, error="")
     from .tasks import process_inbound
 
-    enqueue_on_commit(process_inbound, inbound_id=inbound.pk)
+    enqueue_on_commit(process_inbound, inbound_ids=[inbound.pk])

@@ -44,6 +44,7 @@ from .services import NewInbound, inbound_store_many
 logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 64 * 1024
+HEADER_SCAN_BYTES = 64 * 1024  # where a message's Message-ID is looked for
 FILE_MODE = 0o640
 DIR_MODE = 0o750
 
@@ -78,6 +79,7 @@ class Spooled:
     received_at: datetime
     envelope: Envelope = field(default_factory=Envelope)
     sidecar: Path | None = None
+    message_id: str = ""  # normalised, from the header block: known before processing
 
 
 def spool_path(spool_name: str) -> Path:
@@ -139,6 +141,7 @@ class SpoolWriter:
         self.max_bytes = max_bytes
         self.size = 0
         self._buffer = bytearray()
+        self._head = bytearray()  # the first HEADER_SCAN_BYTES: the Message-ID is read from them
         self._hash = hashlib.sha256()
         tmp, self._new = spool_dirs()
         self._id = uuid.uuid4().hex
@@ -154,6 +157,8 @@ class SpoolWriter:
         self.size += len(data)
         if self.max_bytes is not None and self.size > self.max_bytes:
             raise MessageTooLarge(f"more than {self.max_bytes} bytes")
+        if len(self._head) < HEADER_SCAN_BYTES:
+            self._head += data[: HEADER_SCAN_BYTES - len(self._head)]
         self._buffer += data
         if len(self._buffer) >= 4 * CHUNK_BYTES:
             self.flush()
@@ -178,12 +183,13 @@ class SpoolWriter:
             sha256 = self._hash.hexdigest()
             spooled = Spooled(
                 spool_name=f"new/{sha256}.eml", sha256=sha256, size=self.size,
-                received_at=timezone.now(), envelope=envelope,
+                received_at=timezone.now(), envelope=envelope, message_id=message_id_in(bytes(self._head)),
             )
+            # Not fsynced: the envelope only matters until the row commits, and a crash before
+            # that means no 250 was sent (the sender retries); the sweep reports a torn one.
             fd = _create(tmp_sidecar)
             try:
                 _write_all(fd, json.dumps(_sidecar_data(spooled)).encode())
-                _fsync(fd)
             finally:
                 os.close(fd)
             # The envelope is in new/ before the message: a message in new/ without a row always
@@ -226,6 +232,7 @@ def _sidecar_data(spooled: Spooled) -> dict:
         "received_at": spooled.received_at.isoformat(),
         "mail_from": _clean(envelope.mail_from), "rcpt_tos": [_clean(a) for a in envelope.rcpt_tos],
         "peer": envelope.peer, "tls": envelope.tls, "source": envelope.source, "mailbox_id": envelope.mailbox_id,
+        "message_id": spooled.message_id,
     }
 
 
@@ -238,21 +245,23 @@ def _read_sidecar(path: Path) -> Spooled:
             mail_from=data["mail_from"], rcpt_tos=tuple(data["rcpt_tos"]), peer=data["peer"], tls=bool(data["tls"]),
             source=data.get("source", "smtp"), mailbox_id=data.get("mailbox_id"),
         ),
-        sidecar=path,
+        sidecar=path, message_id=data.get("message_id") or header_message_id(spool_dir() / data["spool_name"]),
     )
 
 
-HEADER_SCAN_BYTES = 64 * 1024
-
 
 def header_message_id(path: Path) -> str:
-    """The normalised Message-ID from the stored message's header block, or "". Known at
-    receipt, so a reply processed before its original can still find it (pipeline.find_thread)."""
+    """The normalised Message-ID from a stored message's header block, or ""."""
     try:
         with path.open("rb") as handle:
-            head = handle.read(HEADER_SCAN_BYTES)
+            return message_id_in(handle.read(HEADER_SCAN_BYTES))
     except OSError:
         return ""
+
+
+def message_id_in(head: bytes) -> str:
+    """The normalised Message-ID in the header block at the start of ``head``, or "". Known at
+    receipt, so a reply processed before its original can still find it (pipeline.find_thread)."""
     end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
     headers = BytesHeaderParser(policy=compat32).parsebytes(head[:end])
     return normalize_message_id(str(headers.get("Message-ID", "")))[:998]
@@ -265,7 +274,7 @@ def _new_inbound(spooled: Spooled) -> NewInbound:
         envelope_from=_clean(envelope.mail_from), envelope_to=[_clean(a) for a in envelope.rcpt_tos],
         peer=envelope.peer, tls=envelope.tls, source=envelope.source,
         # The spool's timestamp identifies this delivery to sweep(), so the row carries it.
-        received_at=spooled.received_at, message_id=header_message_id(spool_path(spooled.spool_name)),
+        received_at=spooled.received_at, message_id=spooled.message_id,
         mailbox=Mailbox.objects.filter(pk=envelope.mailbox_id).first() if envelope.mailbox_id else None,
     )
 

@@ -4,12 +4,18 @@ from frontdesk.core.tasks import retrying_task
 
 from .delivery import MAX_DELIVERY_ATTEMPTS
 
+# Incoming mail goes first: a burst is turned into tickets before the worker delivers the
+# acknowledgements and notifications it queued (agents see the tickets; mail follows).
+PROCESS_PRIORITY = 10
 
-@retrying_task
-def process_inbound(*, inbound_id: int) -> str:
-    from .pipeline import inbound_process
 
-    return inbound_process(inbound_id=inbound_id)
+@retrying_task(priority=PROCESS_PRIORITY)
+def process_inbound(*, inbound_ids: list[int]) -> str:
+    """Process the messages one SMTP group commit (or one IMAP fetch) stored."""
+    from .pipeline import inbound_process_many
+
+    outcomes = inbound_process_many(inbound_ids=inbound_ids)
+    return ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items()) if count)
 
 
 @retrying_task(max_attempts=MAX_DELIVERY_ATTEMPTS)

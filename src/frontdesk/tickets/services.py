@@ -190,7 +190,9 @@ def ticket_create(
     """Open a ticket whose first message is written by ``author`` (default: the requester).
 
     A ticket a customer opens starts ``new``; one an agent opens for a customer starts
-    ``open`` with the agent's message as a public reply.
+    ``open`` with the agent's message as a public reply. The returned ticket carries that
+    message as ``ticket.first_message`` (callers such as the mail pipeline need it, and
+    reading it back would cost a query).
     """
     author = author or requester
     if isinstance(author, Customer) and author.pk != requester.pk:
@@ -213,7 +215,7 @@ def ticket_create(
     ticket = Ticket.objects.create(
         subject=subject,
         requester=requester,
-        organization=requester.organization,
+        organization_id=requester.organization_id,
         status=Status.NEW if by_customer else Status.OPEN,
         priority=priority,
         channel=channel,
@@ -225,7 +227,8 @@ def ticket_create(
         last_customer_message_at=now if by_customer else None,
         last_agent_reply_at=None if by_customer else now,
     )
-    _set_tags(ticket, tag_names)
+    if tag_names:
+        _set_tags(ticket, tag_names)
     record_event(
         ticket=ticket,
         kind=EventKind.CREATED,
@@ -246,6 +249,7 @@ def ticket_create(
         actor=author,
         message=message,
     )
+    ticket.first_message = message
     return ticket
 
 
