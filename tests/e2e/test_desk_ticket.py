@@ -39,6 +39,12 @@ def ticket_url(ticket) -> str:
     return f"/desk/tickets/{ticket.reference}/"
 
 
+def settled(page) -> None:
+    """Wait until htmx has finished a swap: it wires up swapped-in forms when the swap settles
+    (20 ms later), and a robot, unlike a person, can act inside that gap."""
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
+
+
 def no_favicon(page) -> None:
     """Chromium asks every new profile for /favicon.ico, which Frontdesk does not serve yet;
     that 404 is not a problem of the page under test."""
@@ -152,18 +158,23 @@ def test_side_panel_changes_save_without_reload_and_show_in_the_timeline(
 
     page.get_by_label("Status").select_option("pending")
     expect(page.locator("#ticket-timeline")).to_contain_text("changed the status from New to Pending")
+    settled(page)
     expect(page.locator("#ticket-header")).to_contain_text("Pending")
     page.get_by_label("Priority").select_option("urgent")
     expect(page.locator("#ticket-timeline")).to_contain_text("changed the priority from Normal to Urgent")
+    settled(page)
     page.get_by_label("Add tags").fill("refund vip")
     page.get_by_role("button", name="Add", exact=True).click()
     expect(page.locator("#ticket-timeline")).to_contain_text("added tags refund, vip")
+    settled(page)
     page.get_by_role("button", name="Remove tag billing").click()
     expect(page.locator("#ticket-timeline")).to_contain_text("removed tags billing")
+    settled(page)
 
     # Olga is not in Support: refused, said next to the field, nothing changed.
     page.get_by_label("Assignee").select_option(label="Olga Outsider (not in Support)")
     expect(page.locator("#ticket-properties [role=alert]")).to_contain_text("is not a member of group Support")
+    settled(page)
     page.get_by_role("button", name="Assign to me").click()
     expect(page.locator("#ticket-timeline")).to_contain_text("assigned the ticket to Sam Support")
 
