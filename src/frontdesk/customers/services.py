@@ -156,6 +156,31 @@ def email_point_get_or_create(*, email: str, name: str = "") -> ContactPoint:
     return points.get()
 
 
+def email_points_get_or_create(*, emails: dict[str, str]) -> dict[str, ContactPoint]:
+    """``email_point_get_or_create`` for many addresses (``{address: display name}``, addresses
+    already normalised by ``normalize_contact``): one query when all are known, a few bulk
+    inserts for the new ones. Keyed by address."""
+    if not emails:
+        return {}
+    points = ContactPoint.objects.select_related("customer").filter(kind=ContactKind.EMAIL)
+    found = {point.value: point for point in points.filter(value__in=list(emails))}
+    if missing := [email for email in emails if email not in found]:
+        try:
+            with transaction.atomic():
+                customers = Customer.objects.bulk_create(
+                    [Customer(name=emails[email].strip()[:200]) for email in missing]
+                )
+                ContactPoint.objects.bulk_create([
+                    ContactPoint(customer=customer, kind=ContactKind.EMAIL, value=email, is_primary=True)
+                    for customer, email in zip(customers, missing, strict=True)
+                ])
+        except IntegrityError:  # some were created concurrently: one at a time, taking theirs
+            for email in missing:
+                email_point_get_or_create(email=email, name=emails[email])
+        found.update({point.value: point for point in points.filter(value__in=missing)})
+    return found
+
+
 def contact_point_mark_undeliverable(*, email: str) -> int:
     """A permanent bounce: no more automatic mail to this address until it is fixed."""
     return ContactPoint.objects.filter(
@@ -164,18 +189,25 @@ def contact_point_mark_undeliverable(*, email: str) -> int:
 
 
 def _repoint_references(model: type[models.Model], *, source, target) -> None:
-    """Point every foreign key to ``source`` at ``target`` instead.
+    """Point every foreign key and many-to-many link to ``source`` at ``target`` instead.
 
     Generic over ``_meta.related_objects`` so that apps built on top (tickets, goodwill…)
-    follow a merge without this app importing them.
+    follow a merge without this app importing them. A many-to-many link moves by its through
+    row; where the owner already links ``target`` too, the source's row goes (no duplicates).
     """
     for relation in model._meta.related_objects:
-        # Many-to-many links would need de-duplication; none point at customers yet.
-        if not relation.one_to_many or relation.related_model is model:
+        if relation.related_model is model:
             continue
-        relation.related_model._base_manager.filter(**{relation.field.name: source}).update(
-            **{relation.field.name: target}
-        )
+        if relation.one_to_many:
+            relation.related_model._base_manager.filter(**{relation.field.name: source}).update(
+                **{relation.field.name: target}
+            )
+        elif relation.many_to_many:
+            through = relation.through._base_manager
+            to_us, owner = relation.field.m2m_reverse_field_name(), relation.field.m2m_field_name()
+            linked_to_target = through.filter(**{to_us: target}).values(owner)
+            through.filter(**{to_us: source, f"{owner}__in": linked_to_target}).delete()
+            through.filter(**{to_us: source}).update(**{to_us: target})
 
 
 @transaction.atomic

@@ -23,6 +23,11 @@ def _first(headers: dict[str, list[str]], name: str) -> str:
     return values[0].strip().lower()
 
 
+def is_no_reply_address(address: str) -> bool:
+    """An address of a machine that takes no replies (mailer-daemon, noreply, …)."""
+    return bool(_NO_REPLY_SENDER.match(address))
+
+
 def is_own_loop(headers: dict[str, list[str]]) -> bool:
     """Our own mail came back to us (a forwarding loop or an auto-reply quoting our header)."""
     return loop_id() in [value.strip() for value in headers.get("x-frontdesk-loop", [])]

@@ -43,15 +43,21 @@ def ticket_inbox(ticket: Ticket) -> Inbox | None:
     return last.inbox if last else Inbox.objects.filter(is_default=True).first()
 
 
-def deliverable_email(ticket: Ticket) -> str | None:
-    """The requester's primary email address, unless it bounced permanently."""
-    point = (
-        ContactPoint.objects.filter(customer_id=ticket.requester_id, kind=ContactKind.EMAIL)
-        .order_by("-is_primary", "id").first()
+def reply_recipients(ticket: Ticket) -> tuple[list[str], list[str]]:
+    """(To, Cc) of a public reply, in one query: the requester's primary email address, and
+    each CC's; an address that bounced permanently is left out, none appears twice. When the
+    requester cannot be reached, the CCs are the To."""
+    ccs = Ticket.ccs.through.objects.filter(ticket_id=ticket.pk).values("customer_id")
+    rows = (
+        ContactPoint.objects.filter(Q(customer_id=ticket.requester_id) | Q(customer_id__in=ccs), kind=ContactKind.EMAIL)
+        .order_by("-is_primary", "id").values_list("customer_id", "value", "undeliverable_since")
     )
-    if point is None or point.undeliverable_since is not None:
-        return None
-    return point.value
+    primary: dict[int, str | None] = {}
+    for customer_id, value, undeliverable_since in rows:
+        primary.setdefault(customer_id, None if undeliverable_since else value)
+    to = [address] if (address := primary.pop(ticket.requester_id, None)) else []
+    cc = [value for _, value in sorted(primary.items()) if value and value not in to]
+    return (to, list(dict.fromkeys(cc))) if to else (list(dict.fromkeys(cc)), [])
 
 
 def thread_headers(ticket: Ticket, *, known: list[str] | None = None) -> tuple[str, list[str]]:
@@ -80,12 +86,15 @@ def tagged_subject(ticket: Ticket, *, prefix: str = "Re: ") -> str:
 
 
 def _queue(
-    *, ticket: Ticket, kind: str, to: str, body_text: str, subject: str, auto_submitted: str = "",
+    *, ticket: Ticket, kind: str, to: str | list[str], body_text: str, subject: str, auto_submitted: str = "",
+    cc: list[str] | None = None,
     ticket_message: Message | None = None, inbox: Inbox | None = None, thread: list[str] | None = None,
     conversation_url: str = "",
 ) -> OutboundMessage:
-    """Queue one email to the customer and its delivery task. It carries a signed link to the
-    conversation in its footer (a new link per email, so each can be revoked on its own)."""
+    """Queue one email to the customer (``to``: one address or several, ``cc``: copies) and its
+    delivery task. It carries a signed link to the conversation in its footer (a new link per
+    email, so each can be revoked on its own)."""
+    to_addresses = [to] if isinstance(to, str) else list(to)
     inbox = inbox or ticket_inbox(ticket)
     from_address = inbox.address if inbox else default_from_address()
     in_reply_to, references = thread_headers(ticket, known=thread)
@@ -94,7 +103,8 @@ def _queue(
         public_id=public_id, ticket=ticket, ticket_message=ticket_message, inbox=inbox, kind=kind,
         auto_submitted=auto_submitted, from_address=from_address,
         from_name=(inbox.from_name if inbox else "") or "Support",
-        reply_to=reply_address(from_address, ticket.pk), recipient=to, to_addresses=[to], subject=subject,
+        reply_to=reply_address(from_address, ticket.pk), recipient=to_addresses[0], to_addresses=to_addresses,
+        cc_addresses=list(cc or []), subject=subject,
         body_text=body_text, in_reply_to=in_reply_to, references=" ".join(f"<{ref}>" for ref in references),
         # Our own id in the Message-ID: unique, and the same for every delivery attempt.
         message_id=f"{public_id.hex}@{mail_domain()}",
@@ -108,18 +118,19 @@ def _queue(
 
 @transaction.atomic
 def outbound_queue_reply(*, event_id: int) -> OutboundMessage | None:
-    """Email an agent's public reply to the requester. Safe to run twice for one event."""
+    """Email an agent's public reply to the requester, copying the ticket's CCs
+    (``reply_recipients``). Safe to run twice for one event."""
     event = TicketEvent.objects.select_related("ticket", "message").filter(pk=event_id).first()
     if event is None or event.message is None or event.message.visibility != Visibility.PUBLIC:
         return None
     if OutboundMessage.objects.filter(ticket_message=event.message).exists():
         return None
-    to = deliverable_email(event.ticket)
-    if to is None:
-        logger.info("ticket %s: requester has no deliverable email; reply not mailed", event.ticket.reference)
+    to, cc = reply_recipients(event.ticket)
+    if not to:
+        logger.info("ticket %s: no deliverable email address; reply not mailed", event.ticket.reference)
         return None
     return _queue(
-        ticket=event.ticket, kind=OutboundKind.REPLY, to=to, body_text=event.message.body_text,
+        ticket=event.ticket, kind=OutboundKind.REPLY, to=to, cc=cc, body_text=event.message.body_text,
         subject=tagged_subject(event.ticket), ticket_message=event.message,
     )
 

@@ -124,6 +124,7 @@ class ParsedMail:
     attachments: list[ParsedAttachment]
     delivery_report: DeliveryReport | None
     defects: list[str]  # email-package defect class names and our own limit hits, without repeats
+    names: dict[str, str] = field(default_factory=dict)  # To/Cc address -> display name (single line), if given
 
 
 def parse_message(raw: bytes) -> ParsedMail:
@@ -191,6 +192,7 @@ def _parse(raw: bytes) -> ParsedMail:
     body = _Body(defects=defects)
     _walk(msg, body)
     text, html, visible = _bodies(body)
+    names: dict[str, str] = {}
     report = delivery_report(msg, raw=raw, text=text, headers=headers, from_address=from_address, defects=defects)
     return ParsedMail(
         message_id=_message_id(msg, defects),
@@ -200,8 +202,8 @@ def _parse(raw: bytes) -> ParsedMail:
         from_address=from_address,
         from_name=from_name,
         reply_to=_address_list(msg, "reply-to", hint, defects),
-        to=_address_list(msg, "to", hint, defects),
-        cc=_address_list(msg, "cc", hint, defects),
+        to=_address_list(msg, "to", hint, defects, names),
+        cc=_address_list(msg, "cc", hint, defects, names),
         date=_date(msg, defects),
         headers=headers,
         text=text,
@@ -210,6 +212,7 @@ def _parse(raw: bytes) -> ParsedMail:
         attachments=body.attachments,
         delivery_report=report,
         defects=list(dict.fromkeys(defects)),
+        names=names,
     )
 
 
@@ -342,8 +345,15 @@ def _sender(msg: Message, hint: str | None, defects: list[str]) -> tuple[str, st
     return single_line(name, max_length=MAX_NAME_CHARS), address
 
 
-def _address_list(msg: Message, name: str, hint: str | None, defects: list[str]) -> list[str]:
-    addresses = list(dict.fromkeys(address for _, address in _pairs(msg, name, hint, defects) if address))
+def _address_list(
+    msg: Message, name: str, hint: str | None, defects: list[str], names: dict[str, str] | None = None
+) -> list[str]:
+    pairs = _pairs(msg, name, hint, defects)
+    addresses = list(dict.fromkeys(address for _, address in pairs if address))
+    if names is not None:
+        for display, address in pairs[:MAX_ADDRESSES]:
+            if address and display and address not in names:
+                names[address] = single_line(display, max_length=MAX_NAME_CHARS)
     if len(addresses) > MAX_ADDRESSES:
         defects.append("address_count_limit")
     return addresses[:MAX_ADDRESSES]

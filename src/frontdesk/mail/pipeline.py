@@ -23,15 +23,24 @@ from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from frontdesk.customers.models import Customer
-from frontdesk.customers.services import email_point_get_or_create
+from frontdesk.accounts.models import Agent
+from frontdesk.core.errors import InvalidInput
+from frontdesk.customers.models import ContactKind, Customer
+from frontdesk.customers.services import email_point_get_or_create, email_points_get_or_create, normalize_contact
 from frontdesk.tickets.attachments import NewAttachment
 from frontdesk.tickets.models import Channel, Message, Ticket
-from frontdesk.tickets.services import ticket_create, ticket_receive_customer_message
+from frontdesk.tickets.selectors import ticket_following_merges
+from frontdesk.tickets.services import MAX_CCS, ticket_add_ccs, ticket_create, ticket_receive_customer_message
 
 from . import bounces
-from .addresses import base_address, plus_token, reference_from_reference_id, ticket_id_from_token
-from .automated import automated_reason, is_own_loop, too_many_hops
+from .addresses import (
+    base_address,
+    outbound_id_from_verp,
+    plus_token,
+    reference_from_reference_id,
+    ticket_id_from_token,
+)
+from .automated import automated_reason, is_no_reply_address, is_own_loop, too_many_hops
 from .models import InboundMessage, InboundStatus, Inbox, OutboundMessage, spool_dir
 from .outbound import outbound_queue_ack
 from .parsing import ParsedMail, parse_message
@@ -49,10 +58,13 @@ class Context:
     parsed: ParsedMail | None = None
     sender: str = ""
     inbox: Inbox | None = None
+    our_addresses: set[str] = field(default_factory=set)  # inbox addresses this mail names
     customer: Customer | None = None
     sender_deliverable: bool = True
     thread: Ticket | None = None
     thread_via: str = ""
+    sender_is_cc: bool = False
+    ccs: list[Customer] = field(default_factory=list)  # to copy on the ticket (find_ccs)
     message: Message | None = None
     created_ticket: bool = False
     flags: list[str] = field(default_factory=list)
@@ -144,6 +156,7 @@ def choose_inbox(ctx: Context) -> None:
     ctx.inbox = next((by_address[a] for a in addresses if a in by_address), None) or next(
         (inbox for inbox in by_address.values() if inbox.is_default), None
     )
+    ctx.our_addresses = set(by_address)
     ctx.inbound.inbox = ctx.inbox
 
 
@@ -193,11 +206,62 @@ def _ticket_by_message_id(message_id: str) -> Ticket | None:
 
 
 def authorise_sender(ctx: Context) -> None:
-    """Matching a thread is not authorising a sender: someone other than the requester gets a
-    new ticket linked to the old one, and sees nothing of it."""
-    if ctx.thread and ctx.thread.requester_id != ctx.customer.pk:
-        ctx.flags.append(f"not_requester_of:{ctx.thread.reference}")
-        ctx.thread_via = "linked"
+    """Matching a thread is not authorising a sender: the requester or a CC of the ticket (of
+    the one it was merged into, where the message will go) may append; anyone else gets a new
+    ticket linked to the old one, and sees nothing of it."""
+    if not ctx.thread:
+        return
+    ticket = ticket_following_merges(ticket=ctx.thread) if ctx.thread.merged_into_id else ctx.thread
+    if ticket.requester_id == ctx.customer.pk:
+        return
+    if ticket.ccs.filter(pk=ctx.customer.pk).exists():
+        ctx.sender_is_cc = True
+        return
+    ctx.flags.append(f"not_requester_of:{ctx.thread.reference}")
+    ctx.thread_via = "linked"
+
+
+def _is_ours(address: str, ours: set[str]) -> bool:
+    """An inbox address (plus variants included), or a signed address we hand out."""
+    if base_address(address) in ours:
+        return True
+    token = plus_token(address)
+    return bool(token and (ticket_id_from_token(token) or outbound_id_from_verp(address)))
+
+
+def _cc_addresses(ctx: Context) -> dict[str, str]:
+    """The people besides the sender and us that the mail is addressed to: {address: name}."""
+    found: dict[str, str] = {}
+    for address in [*ctx.mail.to, *ctx.mail.cc]:
+        if address == ctx.sender or address in found or is_no_reply_address(address):
+            continue
+        if _is_ours(address, ctx.our_addresses):
+            continue
+        try:
+            address = normalize_contact(kind=ContactKind.EMAIL, value=address)
+        except InvalidInput:
+            continue
+        found[address] = ctx.mail.names.get(address, "")
+        if len(found) >= MAX_CCS:
+            break
+    return found
+
+
+def find_ccs(ctx: Context) -> None:
+    """Whom a person copies becomes a CC: on the ticket their mail opens, or on their own
+    ticket when its requester writes again. Automated mail and a CC's mail add nobody; our
+    agents are never customers. No query for a mail without other recipients."""
+    if ctx.inbound.automated or ctx.sender_is_cc:
+        return
+    addresses = _cc_addresses(ctx)
+    if not addresses:
+        return
+    for email in Agent.objects.filter(email__in=list(addresses)).values_list("email", flat=True):
+        addresses.pop(email, None)
+    points = email_points_get_or_create(emails=addresses)
+    ccs = {points[email].customer_id: points[email].customer for email in addresses if email in points}
+    ccs.pop(ctx.customer.pk, None)  # another address of the sender
+    ctx.ccs = list(ccs.values())
 
 
 def _attachments(ctx: Context) -> tuple[list[NewAttachment], str | None]:
@@ -222,11 +286,13 @@ def create_or_append(ctx: Context) -> None:
             attachments=attachments,
         )
         ctx.created_ticket = ctx.message.ticket_id != ctx.thread.pk  # a closed ticket's follow-up
+        if ctx.ccs:  # the requester's mail (find_ccs): copy whom they copied
+            ticket_add_ccs(ticket=ctx.message.ticket, actor=ctx.customer, customers=ctx.ccs, drop_overflow=True)
     else:
         ticket = ticket_create(
             subject=ctx.mail.subject or "(no subject)", requester=ctx.customer, body=body, body_html=html,
             channel=Channel.EMAIL, group=ctx.inbox.group if ctx.inbox else None, attachments=attachments,
-            follow_up_of=ctx.thread,
+            follow_up_of=ctx.thread, ccs=ctx.ccs,
         )
         ctx.message = ticket.first_message
         ctx.created_ticket = True
@@ -277,6 +343,7 @@ STAGES: list[Callable[[Context], None]] = [
     identify_sender,
     find_thread,
     authorise_sender,
+    find_ccs,
     create_or_append,
     watch_for_loops,
     acknowledge,

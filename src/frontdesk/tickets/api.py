@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import FileResponse
 from ninja import Field, Query, Router, Schema, Status
@@ -101,6 +101,7 @@ class EventOut(Schema):
 
 
 class TicketDetailOut(TicketOut):
+    ccs: list[PersonRef]
     messages: list[MessageOut]
     timeline: list[EventOut]
 
@@ -179,6 +180,17 @@ class PriorityIn(StrictIn):
 class TagsIn(StrictIn):
     add: list[str] = Tags
     remove: list[str] = Tags
+
+
+class CcsIn(StrictIn):
+    """The complete list of CCs, by email address (customers found or created); ``[]`` clears."""
+
+    emails: list[Annotated[str, Field(max_length=254)]] = Field(max_length=services.MAX_CCS)
+
+
+class CcsOut(Schema):
+    reference: str
+    ccs: list[PersonRef]
 
 
 class MergeIn(StrictIn):
@@ -272,6 +284,7 @@ def event_out(event: TicketEvent) -> dict:
 def ticket_detail_out(ticket: Ticket) -> dict:
     return {
         **ticket_out(ticket),
+        "ccs": [person(c) for c in selectors.ticket_ccs(ticket=ticket)],
         "messages": [message_out(m) for m in selectors.ticket_messages(ticket=ticket)],
         "timeline": [event_out(e) for e in selectors.ticket_timeline(ticket=ticket)],
     }
@@ -411,6 +424,14 @@ def change_tags(request, reference: str, payload: TagsIn):
     ticket = _ticket(request, reference, write=True)
     services.ticket_tag(ticket=ticket, actor=request.auth, add=payload.add, remove=payload.remove)
     return _fresh(ticket)
+
+
+@router.put("/tickets/{reference}/ccs", response=CcsOut)
+def set_ccs(request, reference: str, payload: CcsIn):
+    """Who is copied on the ticket: they may write on it and receive its public replies."""
+    ticket = _ticket(request, reference, write=True)
+    services.ticket_set_cc_emails(ticket=ticket, actor=request.auth, emails=payload.emails)
+    return {"reference": ticket.reference, "ccs": [person(c) for c in selectors.ticket_ccs(ticket=ticket)]}
 
 
 @router.post("/tickets/{reference}/merge", response=TicketOut)

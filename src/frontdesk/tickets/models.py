@@ -77,6 +77,10 @@ class Ticket(models.Model):
         related_name="assigned_tickets",
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    # Other customers in the conversation: they may write on it and are copied on its public
+    # replies. Never the requester (services keep it so; readers also skip it, as a customer
+    # merge can fold a CC into the requester).
+    ccs = models.ManyToManyField(Customer, blank=True, related_name="cc_tickets")
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
@@ -200,6 +204,7 @@ class EventKind(models.TextChoices):
     MERGED_INTO = "merged_into", "Merged into another ticket"
     FOLLOW_UP = "follow_up", "Follow-up ticket opened"
     DELIVERY = "delivery", "Delivery of a message to the customer changed"
+    CCS = "ccs", "CCs changed"
 
 
 class TicketEvent(models.Model):

@@ -61,6 +61,22 @@ def ticket_get_for_agent(*, agent: Agent, reference: str, write: bool = False) -
     return ticket
 
 
+def ticket_following_merges(*, ticket: Ticket) -> Ticket:
+    """The ticket a merged ticket was merged into (through any chain of merges), else itself."""
+    seen = set()
+    while ticket.merged_into_id and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
+
+
+def ticket_ccs(*, ticket: Ticket) -> list:
+    """The customers copied on the ticket, with their contact points (for their addresses)."""
+    return list(
+        ticket.ccs.exclude(pk=ticket.requester_id).prefetch_related("contact_points").order_by("name", "id")
+    )
+
+
 def ticket_messages(
     *, ticket: Ticket, include_internal: bool = True, after_id: int | None = None
 ) -> QuerySet[Message]:

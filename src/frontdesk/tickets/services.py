@@ -21,8 +21,12 @@ from frontdesk.accounts.models import Agent, Group
 from frontdesk.accounts.permissions import check_full_agent
 from frontdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from frontdesk.core.text import html_to_text, sanitize_html, single_line, text_to_html
-from frontdesk.customers.models import Customer
-from frontdesk.customers.services import customer_get_or_create_by_email
+from frontdesk.customers.models import ContactKind, ContactPoint, Customer
+from frontdesk.customers.services import (
+    customer_get_or_create_by_email,
+    email_points_get_or_create,
+    normalize_contact,
+)
 
 from .attachments import NewAttachment, check_size, clean_content_type, clean_filename, delete_file, store_file
 from .lifecycle import ON_CUSTOMER_MESSAGE, check_transition
@@ -41,6 +45,7 @@ from .timeline import Actor, record_event
 
 MAX_BODY_CHARS = 200_000
 MAX_TAGS = 50
+MAX_CCS = 20
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_:.-]{0,49}$")
 _UNSET = object()
 
@@ -186,8 +191,10 @@ def ticket_create(
     tags: Iterable[str] = (),
     attachments: Sequence[NewAttachment] = (),
     follow_up_of: Ticket | None = None,
+    ccs: Sequence[Customer] = (),
 ) -> Ticket:
-    """Open a ticket whose first message is written by ``author`` (default: the requester).
+    """Open a ticket whose first message is written by ``author`` (default: the requester),
+    with ``ccs`` copied on the conversation (see ``ticket_set_ccs`` for the rules).
 
     A ticket a customer opens starts ``new``; one an agent opens for a customer starts
     ``open`` with the agent's message as a public reply. The returned ticket carries that
@@ -210,6 +217,7 @@ def ticket_create(
         raise InvalidInput("This customer was merged; use the customer it was merged into.")
     _check_assignment(group, assignee)
     tag_names = normalize_tags(tags)
+    cc_list = _check_ccs(requester.pk, ccs)
     now = timezone.now()
     by_customer = isinstance(author, Customer)
     ticket = Ticket.objects.create(
@@ -239,6 +247,8 @@ def ticket_create(
             "assignee": assignee.email if assignee else None, "tags": tag_names,
         },
     )
+    if cc_list:
+        _write_ccs(ticket, before=[], after=cc_list, actor=author)
     message = _add_message(
         ticket=ticket, visibility=Visibility.PUBLIC, author=author, body=body,
         body_html=body_html, channel=channel, attachments=attachments,
@@ -349,16 +359,18 @@ def ticket_receive_customer_message(
     channel: str = Channel.WEB,
     attachments: Sequence[NewAttachment] = (),
 ) -> Message:
-    """A message from the customer on an existing ticket (email reply, portal, integration).
+    """A message from a customer on an existing ticket (email reply, portal, integration).
 
-    Matching a thread is not authorising a sender: only the requester may write here.
-    Merged tickets forward to their target; pending and solved tickets reopen; a closed
-    ticket gets a new follow-up ticket linked to it, which receives the message.
+    Matching a thread is not authorising a sender: only the requester or a CC of the ticket
+    may write here (``not_a_participant`` otherwise); the message is authored by whoever
+    wrote it. Merged tickets forward to their target; pending and solved tickets reopen; a
+    closed ticket gets a new follow-up ticket linked to it, which receives the message: its
+    requester is the writer, and the closed ticket's other participants are its CCs.
     """
     ticket = _locked(_resolve_merges(ticket))
-    if customer.pk != ticket.requester_id:
+    if customer.pk != ticket.requester_id and not ticket.ccs.filter(pk=customer.pk).exists():
         raise Forbidden(
-            "Only the requester can write on this ticket.", code="not_a_participant"
+            "Only the requester or a CC can write on this ticket.", code="not_a_participant"
         )
     if channel not in Channel.values:
         raise InvalidInput(f"Unknown channel {channel!r}.")
@@ -367,6 +379,7 @@ def ticket_receive_customer_message(
             subject=ticket.subject, requester=customer, body=body, body_html=body_html,
             channel=channel, priority=ticket.priority, group=ticket.group,
             attachments=attachments, follow_up_of=ticket,
+            ccs=[c for c in [ticket.requester, *_cc_customers(ticket)] if c.pk != customer.pk][:MAX_CCS],
         )
         record_event(
             ticket=ticket, kind=EventKind.FOLLOW_UP, actor=customer,
@@ -494,6 +507,121 @@ def ticket_tag(
         _touch(ticket)
         record_event(ticket=ticket, kind=EventKind.TAGS, actor=actor, before=before, after=after)
     return ticket
+
+
+def _cc_customers(ticket: Ticket) -> list[Customer]:
+    # Not the requester: a customer merge can fold a CC into them (the link stays, unused).
+    return list(ticket.ccs.exclude(pk=ticket.requester_id).order_by("id"))
+
+
+def _check_ccs(requester_id: int, customers: Iterable[Customer]) -> list[Customer]:
+    """The CC list without repeats, or ``InvalidInput`` if it breaks a rule: the requester
+    is never a CC of their own ticket, merged customers are named by their target, and a
+    ticket has at most ``MAX_CCS``."""
+    unique = list({customer.pk: customer for customer in customers}.values())
+    if any(customer.pk == requester_id for customer in unique):
+        raise InvalidInput("The requester cannot be a CC of their own ticket.", code="requester_not_cc")
+    if any(customer.merged_into_id for customer in unique):
+        raise InvalidInput("This customer was merged; use the customer it was merged into.")
+    if len(unique) > MAX_CCS:
+        raise InvalidInput(f"A ticket can have at most {MAX_CCS} CCs.", code="too_many_ccs")
+    return unique
+
+
+def _cc_emails(customer_ids: Iterable[int]) -> dict[int, str]:
+    """The primary email address of each customer, in one query."""
+    emails: dict[int, str] = {}
+    rows = ContactPoint.objects.filter(customer_id__in=list(customer_ids), kind=ContactKind.EMAIL).order_by(
+        "-is_primary", "id").values_list("customer_id", "value")
+    for customer_id, value in rows:
+        emails.setdefault(customer_id, value)
+    return emails
+
+
+def _write_ccs(ticket: Ticket, *, before: list[Customer], after: list[Customer], actor: Actor) -> None:
+    """Store ``after`` as the CCs of ``ticket`` (locked), with a ``ccs`` event listing the
+    addresses before and after. Nothing changes, nothing is written."""
+    before_ids, after_ids = {c.pk for c in before}, {c.pk for c in after}
+    if before_ids == after_ids:
+        return
+    through = Ticket.ccs.through
+    if gone := before_ids - after_ids:
+        through.objects.filter(ticket_id=ticket.pk, customer_id__in=gone).delete()
+    if new := after_ids - before_ids:
+        through.objects.bulk_create([through(ticket_id=ticket.pk, customer_id=pk) for pk in sorted(new)],
+                                    ignore_conflicts=True)
+    emails = _cc_emails(before_ids | after_ids)
+
+    def listed(ids: set[int]) -> list[str]:
+        return sorted(emails.get(pk) or f"customer:{pk}" for pk in ids)
+
+    _touch(ticket)
+    record_event(ticket=ticket, kind=EventKind.CCS, actor=actor, before=listed(before_ids), after=listed(after_ids))
+
+
+def _locked_for_cc_change(ticket: Ticket, actor: Actor) -> Ticket:
+    """The ticket under its lock, if ``actor`` may change its CCs: a full agent (visibility is
+    the caller's check), the requester, or a system component. Closed tickets are final."""
+    if isinstance(actor, Agent):
+        check_full_agent(actor)
+    ticket = _locked(ticket)
+    if isinstance(actor, Customer) and actor.pk != ticket.requester_id:
+        raise Forbidden("Only the requester can change who is copied.", code="not_a_participant")
+    if ticket.status == Status.CLOSED:
+        raise Conflict("This ticket is closed.", code="ticket_closed")
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_ccs(*, ticket: Ticket, actor: Actor, customers: Iterable[Customer]) -> Ticket:
+    """Make ``customers`` the ticket's CCs: they may write on it and are copied on its public
+    replies. Rules in ``_check_ccs``; one ``ccs`` event when the list changes."""
+    ticket = _locked_for_cc_change(ticket, actor)
+    wanted = _check_ccs(ticket.requester_id, customers)
+    _write_ccs(ticket, before=_cc_customers(ticket), after=wanted, actor=actor)
+    return ticket
+
+
+@transaction.atomic
+def ticket_add_ccs(
+    *, ticket: Ticket, actor: Actor, customers: Iterable[Customer], drop_overflow: bool = False
+) -> Ticket:
+    """Add CCs to those the ticket has. With ``drop_overflow`` (mail: a message is never
+    refused for its Cc line), customers beyond ``MAX_CCS`` and the requester are skipped
+    instead of refused."""
+    ticket = _locked_for_cc_change(ticket, actor)
+    before = _cc_customers(ticket)
+    after = list({c.pk: c for c in [*before, *customers]}.values())
+    if drop_overflow:
+        after = [c for c in after if c.pk != ticket.requester_id and not c.merged_into_id][:MAX_CCS]
+    _write_ccs(ticket, before=before, after=_check_ccs(ticket.requester_id, after), actor=actor)
+    return ticket
+
+
+@transaction.atomic
+def ticket_remove_ccs(*, ticket: Ticket, actor: Actor, customers: Iterable[Customer]) -> Ticket:
+    ticket = _locked_for_cc_change(ticket, actor)
+    before = _cc_customers(ticket)
+    removing = {c.pk for c in customers}
+    _write_ccs(ticket, before=before, after=[c for c in before if c.pk not in removing], actor=actor)
+    return ticket
+
+
+def cc_customers_for_emails(emails: Iterable[str]) -> list[Customer]:
+    """The customers owning these addresses (validated), created if new, in the given order.
+    Call inside the transaction that uses them, so a refused change leaves no stray customer."""
+    normalized = list(dict.fromkeys(normalize_contact(kind=ContactKind.EMAIL, value=e) for e in emails))
+    if len(normalized) > MAX_CCS:  # before creating anyone
+        raise InvalidInput(f"A ticket can have at most {MAX_CCS} CCs.", code="too_many_ccs")
+    points = email_points_get_or_create(emails=dict.fromkeys(normalized, ""))
+    return [points[email].customer for email in normalized]
+
+
+@transaction.atomic
+def ticket_set_cc_emails(*, ticket: Ticket, actor: Actor, emails: Iterable[str]) -> Ticket:
+    """``ticket_set_ccs`` naming the CCs by email address (customers found or created)."""
+    _locked_for_cc_change(ticket, actor)  # refuse before creating anyone
+    return ticket_set_ccs(ticket=ticket, actor=actor, customers=cc_customers_for_emails(emails))
 
 
 @transaction.atomic
