@@ -112,9 +112,9 @@ class GroupIndexer:
         self._thread = threading.Thread(target=self._run, name="smtp-index", daemon=True)
         self._thread.start()
 
-    def submit(self, spooled: Spooled) -> concurrent.futures.Future:
-        """A future of the row id."""
-        future: concurrent.futures.Future = concurrent.futures.Future()
+    def submit(self, spooled: Spooled, future: concurrent.futures.Future | None = None) -> concurrent.futures.Future:
+        """Queue ``spooled``; ``future`` (a new one by default) gets the row id or the error."""
+        future = future or concurrent.futures.Future()
         self._queue.put((spooled, future))
         return future
 
@@ -341,14 +341,26 @@ class FrontdeskSMTP(SMTP):
             mail_from=self.envelope.mail_from or "", rcpt_tos=tuple(self.envelope.rcpt_tos),
             peer=self.peer_ip or "", tls=self._tls_protocol is not None,
         )
-        future = self.listener.submit(writer.commit, envelope=envelope)
+        committing = self.listener.submit(writer.commit, envelope=envelope)
+        stored: concurrent.futures.Future = concurrent.futures.Future()
+
+        def index(committed: concurrent.futures.Future) -> None:
+            # In the pool thread: straight on to the indexer, without waking the event loop.
+            if committed.cancelled():
+                writer.discard()
+                stored.cancel()
+            elif committed.exception() is not None:
+                stored.set_exception(committed.exception())
+            else:
+                self.listener.indexer.submit(committed.result(), stored)
+
+        committing.add_done_callback(index)
         try:
-            spooled = await asyncio.wrap_future(future)
-            inbound_id = await asyncio.wrap_future(self.listener.indexer.submit(spooled))
+            inbound_id = await asyncio.wrap_future(stored)
         except asyncio.CancelledError:
             # The client left: a store already running finishes on its own (the sender got
             # no 250 and will retry; processing recognises the duplicate).
-            future.add_done_callback(lambda f: writer.discard() if f.cancelled() else None)
+            committing.cancel()
             raise
         except Exception as exc:
             logger.exception("smtp: storing a message from %s failed", self.peer_ip)

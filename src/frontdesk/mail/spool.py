@@ -8,8 +8,9 @@ Layout under ``spool_dir()``::
     new/<sha256>.<uuid>.json     the envelope of one delivery whose row may not exist yet
 
 The order of one delivery: stream to ``tmp/<uuid>`` → fsync → envelope to ``tmp/<uuid>.json``
-→ fsync → rename into ``new/`` → rename the message into ``new/<sha256>.eml`` → fsync(new/)
-→ ``spool_index_many`` (rows + tasks, one transaction) → unlink the envelope. A crash anywhere
+→ rename into ``new/`` → rename the message into ``new/<sha256>.eml`` → ``spool_index_many``:
+fsync(new/) once for every delivery of the batch, then rows + tasks in one transaction → unlink
+the envelopes. A crash anywhere
 leaves either nothing acknowledged in ``tmp/`` (removed by ``sweep()``) or an envelope in
 ``new/`` that ``sweep()`` turns into a row unless that row already exists. The row's
 ``received_at`` is the envelope's, so the sweep recognises a delivery it must not index twice.
@@ -170,8 +171,9 @@ class SpoolWriter:
             self._buffer.clear()
 
     def commit(self, *, envelope: Envelope) -> Spooled:
-        """fsync the message, write its envelope beside it, rename both into ``new/``, fsync
-        the directory. On any error the temporary files are removed and the error raised."""
+        """fsync the message, write its envelope beside it, rename both into ``new/`` (durable
+        once ``spool_index_many`` fsynced the directory). On any error the temporary files are
+        removed and the error raised."""
         assert self._fd is not None, "commit or discard already called"
         tmp_sidecar = self.tmp_path.with_suffix(".json")
         sidecar: Path | None = None
@@ -198,7 +200,7 @@ class SpoolWriter:
             sidecar = self._new / f"{sha256}.{self._id}.json"
             os.rename(tmp_sidecar, sidecar)
             os.rename(self.tmp_path, self._new / f"{sha256}.eml")
-            _fsync_dir(self._new)
+            # The directory is fsynced by spool_index_many, once for a whole batch of deliveries.
         except BaseException:
             if sidecar is not None:
                 sidecar.unlink(missing_ok=True)
@@ -287,7 +289,8 @@ def spool_index_many(spooled: Sequence[Spooled]) -> list[InboundMessage]:
     if not spooled:
         return []
     try:
-        new = [_new_inbound(item) for item in spooled]  # file reads, before the write lock
+        _fsync_dir(spool_dirs()[1])  # the renames into new/ of the whole batch
+        new = [_new_inbound(item) for item in spooled]
         if connection.vendor == "sqlite" and not connection.in_atomic_block:
             # WAL with synchronous=NORMAL (our default) may lose the last commits on power
             # loss; a row we answer 250 for must survive that (RFC 5321 §6.1).
