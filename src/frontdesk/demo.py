@@ -179,6 +179,8 @@ def load_demo() -> dict:
 
 def print_welcome(*, base_url: str, logins: dict, smtp: str) -> None:
     print("\nFrontdesk demo is ready.\n")
+    print(f"  Workspace    {base_url}/desk/  (agents: log in below)")
+    print(f"  Help center  {base_url}/help/  (customers: contact form, no login)")
     print(f"  API docs     {base_url}/api/v1/docs")
     print(f"  OpenAPI      {base_url}/api/v1/openapi.json")
     print(f"  Admin        {base_url}/admin/")

@@ -13,4 +13,5 @@ def livez(request):
 
 @require_GET
 def home(request):
-    return redirect("/api/v1/docs")
+    """The site's front door is the customers' help center; agents go to /desk/."""
+    return redirect("/help/")
