@@ -71,7 +71,13 @@ def cmd_web(args) -> int:
 
 def cmd_worker(args) -> int:
     setup_django()
+    from django.conf import settings
     from django.core.management import call_command
+
+    # Background work yields the CPU to what people wait on (the web server, the SMTP
+    # listener's answers): on a small machine a burst of mail must not slow either.
+    if settings.FRONTDESK_WORKER_NICE > 0:
+        os.nice(settings.FRONTDESK_WORKER_NICE)
 
     call_command("db_worker", queue_name="*", interval=args.interval, startup_delay=False)
     return 0

@@ -29,6 +29,7 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
@@ -281,6 +282,23 @@ def _new_inbound(spooled: Spooled) -> NewInbound:
     )
 
 
+@contextmanager
+def _synchronous_full():
+    """WAL with synchronous=NORMAL (our default) may lose the last commits on power loss; a row
+    we answer 250 for must survive that (RFC 5321 §6.1). Only for this commit: the same
+    connection (an IMAP poll in a worker) goes back to NORMAL for its other work."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous=FULL")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=NORMAL")
+
+
 def spool_index_many(spooled: Sequence[Spooled]) -> list[InboundMessage]:
     """Record committed deliveries (rows + processing tasks, one transaction), then drop their
     envelope files. After this returns the senders may be told 250. If recording fails the
@@ -291,12 +309,8 @@ def spool_index_many(spooled: Sequence[Spooled]) -> list[InboundMessage]:
     try:
         _fsync_dir(spool_dirs()[1])  # the renames into new/ of the whole batch
         new = [_new_inbound(item) for item in spooled]
-        if connection.vendor == "sqlite" and not connection.in_atomic_block:
-            # WAL with synchronous=NORMAL (our default) may lose the last commits on power
-            # loss; a row we answer 250 for must survive that (RFC 5321 §6.1).
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA synchronous=FULL")
-        rows = inbound_store_many(new)
+        with _synchronous_full():
+            rows = inbound_store_many(new)
     finally:
         for item in spooled:
             if item.sidecar is not None:
