@@ -45,6 +45,7 @@ def test_it_describes_every_ticket_endpoint(schema_response):
         "/api/v1/tickets/{reference}/priority": {"put"},
         "/api/v1/tickets/{reference}/tags": {"post"},
         "/api/v1/tickets/{reference}/merge": {"post"},
+        "/api/v1/tickets/{reference}/ccs": {"put"},
         "/api/v1/attachments/{public_id}": {"get"},
         "/api/v1/customers": {"get", "post"},
         "/api/v1/organizations": {"get", "post"},

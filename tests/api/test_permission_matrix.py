@@ -68,6 +68,8 @@ TICKET_ENDPOINTS = {
     "tags": ("post", lambda w: f"/tickets/{w.ticket.reference}/tags", lambda w: {"add": ["vip"]}),
     "merge": ("post", lambda w: f"/tickets/{w.ticket.reference}/merge",
               lambda w: {"into": w.target.reference}),
+    "ccs": ("put", lambda w: f"/tickets/{w.ticket.reference}/ccs",
+            lambda w: {"emails": ["jo@example.org"]}),
     "download": ("get", lambda w: w.attachment_url, None),
 }
 
@@ -87,6 +89,7 @@ TICKET_MATRIX = {
     "priority": FULL_WRITE,
     "tags": FULL_WRITE,
     "merge": FULL_WRITE,
+    "ccs": FULL_WRITE,
     "download": dict(zip(PERSONAS, [200, 200, 200, 404, 401], strict=True)),
 }
 ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found"}

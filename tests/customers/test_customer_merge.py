@@ -31,3 +31,18 @@ def test_it_refuses_merging_twice(customer):
 
     with pytest.raises(Conflict):
         customer_merge(source=duplicate, target=customer)
+
+
+def test_it_keeps_a_merged_customer_copied_on_tickets(ticket, customer, agent):
+    from frontdesk.tickets.services import ticket_set_ccs
+
+    work = customer_create(name="Jo at work", emails=["jo@work.example"])
+    home = customer_create(name="Jo at home", emails=["jo@home.example"])
+    both = ticket_create(subject="Shared", requester=customer, body="cc both", ccs=[work, home])
+    ticket_set_ccs(ticket=ticket, actor=agent, customers=[work])
+
+    customer_merge(source=work, target=home)
+
+    assert list(ticket.ccs.all()) == [home]
+    assert list(both.ccs.all()) == [home]  # linked once, not twice
+    assert home.cc_tickets.count() == 2 and not work.cc_tickets.exists()
