@@ -33,7 +33,9 @@ def open_ticket_with_jo(listener, relay) -> Ticket:
     return Ticket.objects.get()
 
 
-def test_it_copies_the_colleague_and_sends_them_the_replies_but_not_the_acknowledgement(listener, relay, inbox, sam):
+def test_it_copies_the_colleague_and_sends_them_the_replies_but_not_the_acknowledgement(
+    listener, relay, inbox, sam, api_as
+):
     ticket = open_ticket_with_jo(listener, relay)
 
     assert cc_emails(ticket) == {"jo@example.org"}
@@ -49,7 +51,10 @@ def test_it_copies_the_colleague_and_sends_them_the_replies_but_not_the_acknowle
     assert (reply["To"], reply["Cc"]) == ("maria@example.net", "jo@example.org")
     assert sorted(recipients) == ["jo@example.org", "maria@example.net"]
     delivered = ticket.events.get(kind="delivery", after__kind="reply")
-    assert delivered.after["status"] == "sent"
+    assert (delivered.after["status"], delivered.after["cc"]) == ("sent", ["jo@example.org"])
+    emails = api_as(sam).get(f"/tickets/{ticket.reference}/emails").json()["outbound"]
+    assert [(m["kind"], m["to"], m["cc"]) for m in emails] == [
+        ("ack", ["maria@example.net"], []), ("reply", ["maria@example.net"], ["jo@example.org"])]
 
 
 def test_the_colleagues_reply_joins_the_ticket_as_theirs(listener, relay, inbox, sam):

@@ -135,7 +135,8 @@ def _finish(outbound: OutboundMessage, *, status: str, error: str = "") -> None:
             record_event(
                 ticket=outbound.ticket, kind=EventKind.DELIVERY, actor="mail",
                 before=outbound.status,
-                after={"status": status, "to": outbound.to_addresses, "kind": outbound.kind,
+                after={"status": status, "to": outbound.to_addresses, "cc": outbound.cc_addresses,
+                       "kind": outbound.kind,
                        "message_id": outbound.message_id, "error": error[:200]},
                 message=outbound.ticket_message,
             )
