@@ -49,6 +49,9 @@ def test_it_copies_the_colleague_and_sends_them_the_replies_but_not_the_acknowle
     _, recipients, _ = relay.received[1]
     reply = relay.messages()[1]
     assert (reply["To"], reply["Cc"]) == ("maria@example.net", "jo@example.org")
+    # Maria's personal link to the conversation (it acts as her) goes to her alone.
+    assert "View this conversation online" in ack.get_body(("plain",)).get_content()
+    assert "View this conversation online" not in reply.get_body(("plain",)).get_content()
     assert sorted(recipients) == ["jo@example.org", "maria@example.net"]
     delivered = ticket.events.get(kind="delivery", after__kind="reply")
     assert (delivered.after["status"], delivered.after["cc"]) == ("sent", ["jo@example.org"])
@@ -163,6 +166,7 @@ def test_a_bounced_cc_is_left_out_of_the_replies(listener, relay, inbox, sam):
 
     reply = relay.messages()[1]
     assert reply["Cc"] is None and relay.received[1][1] == ["maria@example.net"]
+    assert "View this conversation online" in reply.get_body(("plain",)).get_content()
 
 
 def test_finding_ccs_costs_no_query_for_mail_without_other_recipients(listener, inbox):

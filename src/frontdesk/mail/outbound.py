@@ -43,10 +43,10 @@ def ticket_inbox(ticket: Ticket) -> Inbox | None:
     return last.inbox if last else Inbox.objects.filter(is_default=True).first()
 
 
-def reply_recipients(ticket: Ticket) -> tuple[list[str], list[str]]:
-    """(To, Cc) of a public reply, in one query: the requester's primary email address, and
-    each CC's; an address that bounced permanently is left out, none appears twice. When the
-    requester cannot be reached, the CCs are the To."""
+def reply_recipients(ticket: Ticket) -> tuple[list[str], list[str], bool]:
+    """(To, Cc, whether the requester alone receives it) of a public reply, in one query: the
+    requester's primary email address, and each CC's; an address that bounced permanently is
+    left out, none appears twice. When the requester cannot be reached, the CCs are the To."""
     ccs = Ticket.ccs.through.objects.filter(ticket_id=ticket.pk).values("customer_id")
     rows = (
         ContactPoint.objects.filter(Q(customer_id=ticket.requester_id) | Q(customer_id__in=ccs), kind=ContactKind.EMAIL)
@@ -57,7 +57,8 @@ def reply_recipients(ticket: Ticket) -> tuple[list[str], list[str]]:
         primary.setdefault(customer_id, None if undeliverable_since else value)
     to = [address] if (address := primary.pop(ticket.requester_id, None)) else []
     cc = [value for _, value in sorted(primary.items()) if value and value not in to]
-    return (to, list(dict.fromkeys(cc))) if to else (list(dict.fromkeys(cc)), [])
+    cc = list(dict.fromkeys(cc))
+    return (to, cc, not cc) if to else (cc, [], False)
 
 
 def thread_headers(ticket: Ticket, *, known: list[str] | None = None) -> tuple[str, list[str]]:
@@ -89,11 +90,12 @@ def _queue(
     *, ticket: Ticket, kind: str, to: str | list[str], body_text: str, subject: str, auto_submitted: str = "",
     cc: list[str] | None = None,
     ticket_message: Message | None = None, inbox: Inbox | None = None, thread: list[str] | None = None,
-    conversation_url: str = "",
+    conversation_url: str = "", personal: bool = True,
 ) -> OutboundMessage:
     """Queue one email to the customer (``to``: one address or several, ``cc``: copies) and its
     delivery task. It carries a signed link to the conversation in its footer (a new link per
-    email, so each can be revoked on its own)."""
+    email, so each can be revoked on its own) when it is ``personal``: the link acts as the
+    requester, so mail that also goes to anyone else carries none."""
     to_addresses = [to] if isinstance(to, str) else list(to)
     inbox = inbox or ticket_inbox(ticket)
     from_address = inbox.address if inbox else default_from_address()
@@ -108,7 +110,7 @@ def _queue(
         body_text=body_text, in_reply_to=in_reply_to, references=" ".join(f"<{ref}>" for ref in references),
         # Our own id in the Message-ID: unique, and the same for every delivery attempt.
         message_id=f"{public_id.hex}@{mail_domain()}",
-        conversation_url=conversation_url or link_issue_url(ticket=ticket),
+        conversation_url=(conversation_url or link_issue_url(ticket=ticket)) if personal else "",
     )
     from .tasks import deliver_outbound
 
@@ -125,13 +127,13 @@ def outbound_queue_reply(*, event_id: int) -> OutboundMessage | None:
         return None
     if OutboundMessage.objects.filter(ticket_message=event.message).exists():
         return None
-    to, cc = reply_recipients(event.ticket)
+    to, cc, requester_only = reply_recipients(event.ticket)
     if not to:
         logger.info("ticket %s: no deliverable email address; reply not mailed", event.ticket.reference)
         return None
     return _queue(
         ticket=event.ticket, kind=OutboundKind.REPLY, to=to, cc=cc, body_text=event.message.body_text,
-        subject=tagged_subject(event.ticket), ticket_message=event.message,
+        subject=tagged_subject(event.ticket), ticket_message=event.message, personal=requester_only,
     )
 
 
