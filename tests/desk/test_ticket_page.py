@@ -20,6 +20,7 @@ from frontdesk.tickets.services import (
     ticket_receive_customer_message,
     ticket_reply,
     ticket_set_status,
+    ticket_solve_by_customer,
     ticket_tag,
 )
 
@@ -66,6 +67,17 @@ def test_it_shows_the_conversation_timeline_and_customer_panel(ticket, agent, cu
     assert "Pro" in page and "Calle Mayor 1<br>Madrid" in page and "language: es" in page
     assert "Prefers email." in page
     assert f"/desk/tickets/{other.reference}/" in page  # the customer's other tickets
+
+
+def test_it_says_in_the_timeline_when_the_customer_confirmed_the_solution(ticket, agent, customer):
+    ticket_set_status(ticket=ticket, actor=agent, status=Status.SOLVED)
+    ticket_set_status(ticket=ticket, actor=agent, status=Status.OPEN)
+    ticket_solve_by_customer(ticket=ticket, customer=customer)
+
+    page = client_for(agent).get(url(ticket)).content.decode()
+
+    assert page.count("confirmed the problem is solved (changed the status from Open to Solved)") == 1
+    assert "Sam Support</strong> changed the status from New to Solved" in page  # an agent's: as before
 
 
 def test_it_answers_404_for_a_hidden_ticket_exactly_like_a_missing_one(ticket, outsider):

@@ -92,7 +92,10 @@ def describe(event: TicketEvent, *, agent_names: dict[str, str]) -> str:
     if kind == EventKind.NOTE:
         return "added an internal note"
     if kind == EventKind.STATUS:
-        return f"changed the status from {_label(Status, before)} to {_label(Status, after)}"
+        change = f"changed the status from {_label(Status, before)} to {_label(Status, after)}"
+        if event.actor_customer_id and after == Status.SOLVED:  # "This solved my problem"
+            return f"confirmed the problem is solved ({change})"
+        return change
     if kind == EventKind.PRIORITY:
         return f"changed the priority from {_label(Priority, before)} to {_label(Priority, after)}"
     if kind == EventKind.GROUP:
