@@ -92,12 +92,23 @@ def new_page(browser, live_server, page_problems):
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot into docs/screenshots/ (shown in the README)."""
+    """Save a full-page screenshot into docs/screenshots/ (shown in the README).
+
+    ``caret="initial"``: to hide the text caret Playwright injects a style element, which our
+    CSP blocks (a console error, a page problem) and whose leftovers htmx may copy around.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=True, caret="initial")
     return path
 
+
+def settled(page) -> None:
+    """Wait until htmx has finished a swap: it wires up swapped-in forms when the swap settles
+    (20 ms later), and a robot, unlike a person, can act inside that gap."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from frontdesk.tickets.services import (
     ticket_reply,
 )
 
-from .conftest import SCREENSHOTS
+from .conftest import screenshot, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,25 +37,6 @@ def _fresh_cache():
 
 def ticket_url(ticket) -> str:
     return f"/desk/tickets/{ticket.reference}/"
-
-
-def settled(page) -> None:
-    """Wait until htmx has finished a swap: it wires up swapped-in forms when the swap settles
-    (20 ms later), and a robot, unlike a person, can act inside that gap."""
-    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
-
-
-def no_favicon(page) -> None:
-    """Chromium asks every new profile for /favicon.ico, which Frontdesk does not serve yet;
-    that 404 is not a problem of the page under test."""
-    page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=""))
-
-
-def shoot(page, name: str) -> None:
-    """``conftest.screenshot`` without hiding the caret: Playwright hides it with an injected
-    style element, which our CSP blocks and reports on the console as a page problem."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, caret="initial")
 
 
 @pytest.fixture(autouse=True)
@@ -83,10 +64,8 @@ def test_two_agents_see_each_other_typing_and_a_message_arriving_while_composing
     )
 
     login_as(page, agent)
-    no_favicon(page)
     page.goto(ticket_url(ticket))
     other = new_page()
-    no_favicon(other)
     login_as(other, admin)
     other.goto(ticket_url(ticket))
 
@@ -103,7 +82,7 @@ def test_two_agents_see_each_other_typing_and_a_message_arriving_while_composing
     expect(page.locator("#new-message-notice")).to_contain_text("read it before you send your reply")
     expect(page.locator(".message.is-new")).to_have_count(1)
     expect(page.locator("#composer-body")).to_have_value("We refunded one of the two charges")
-    shoot(page, "ticket")
+    screenshot(page, "ticket")
 
     # Having seen it, Sam edits and sends with Ctrl+Enter.
     page.locator("#composer-body").fill("We refunded two of the three charges; the third follows today.")
@@ -125,7 +104,6 @@ def test_a_reply_is_held_back_when_the_customer_wrote_after_what_the_agent_saw(
     page, login_as, page_problems, agent, customer, ticket
 ):
     login_as(page, agent)
-    no_favicon(page)
     page.goto(ticket_url(ticket))
     page.locator("#composer-body").fill("Your refund is on its way.")
     # Before the page's next poll: only the server can notice this message.
@@ -151,7 +129,6 @@ def test_side_panel_changes_save_without_reload_and_show_in_the_timeline(
     page, login_as, page_problems, agent, outsider, ticket
 ):
     login_as(page, agent)
-    no_favicon(page)
     page.goto(ticket_url(ticket) + "#assign")
     expect(page.locator("#prop-assignee")).to_be_focused()
     page.evaluate("window.__sameDocument = true")
@@ -211,7 +188,6 @@ def test_hostile_customer_content_runs_nothing(page, login_as, page_problems, ag
     customer_update(customer=customer, notes='<script>alert(8)</script>')
 
     login_as(page, agent)
-    no_favicon(page)
     page.goto(ticket_url(ticket))
     expect(page.locator("#message-list")).to_contain_text("<script>alert(5)</script>")
     page.get_by_text("here", exact=True).click()
@@ -244,12 +220,11 @@ def test_the_customer_page_and_the_ticket_page_fit_a_phone(page, login_as, page_
                     add_phones=["+34 600 000 000"])
     ticket_create(subject="Password reset", requester=customer, body="Cannot log in.", group=ticket.group)
     login_as(page, agent)
-    no_favicon(page)
 
     page.goto(f"/desk/customers/{customer.pk}/")
     expect(page.locator("h1")).to_contain_text("Maria Lopez")
     expect(page.get_by_role("link", name="Acme Corp")).to_be_visible()
-    shoot(page, "customer")
+    screenshot(page, "customer")
 
     page.set_viewport_size({"width": 360, "height": 800})
     for path in [f"/desk/customers/{customer.pk}/", ticket_url(ticket)]:
