@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from frontdesk.api import api
 from frontdesk.core import views as core_views
@@ -17,5 +19,7 @@ urlpatterns = [
     path("c/", include(portal_urls.conversation_patterns)),
     path("healthz", healthz, name="healthz"),
     path("livez", core_views.livez, name="livez"),
+    # Pages outside our layout (admin, API docs, plain errors) still get the icon browsers ask for.
+    path("favicon.ico", RedirectView.as_view(url=static("frontdesk/favicon.svg"), permanent=True)),
     path("", core_views.home, name="home"),
 ]

@@ -33,3 +33,11 @@ def test_it_serves_the_api_docs_from_our_own_static_files(db):
 
     assert "cdn." not in page and "/static/ninja/swagger-ui-bundle.js" in page
     assert Client().get("/static/ninja/swagger-ui-bundle.js").status_code == 200
+
+
+def test_it_answers_the_browsers_favicon_request_with_our_icon():
+    response = Client().get("/favicon.ico", follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[0][0].endswith("/static/frontdesk/favicon.svg")
+    assert response["Content-Type"].startswith("image/svg+xml")
