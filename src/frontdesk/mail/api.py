@@ -61,8 +61,8 @@ def ticket_emails(request, reference: str):
         ],
         "outbound": [
             {"id": m.pk, "kind": m.kind, "created_at": m.created_at, "to": m.to_addresses, "cc": m.cc_addresses,
-             "subject": m.subject, "status": m.status, "attempts": m.attempts, "last_error": m.last_error, "sent_at": m.sent_at,
-             "message_id": m.message_id, "ticket_message_id": m.ticket_message_id}
+             "subject": m.subject, "status": m.status, "attempts": m.attempts, "last_error": m.last_error,
+             "sent_at": m.sent_at, "message_id": m.message_id, "ticket_message_id": m.ticket_message_id}
             for m in selectors.ticket_outbound(ticket=ticket)
         ],
     }
