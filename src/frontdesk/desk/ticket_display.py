@@ -69,6 +69,21 @@ def message_views(messages: Iterable[Message], *, new_after: int | None = None) 
     ]
 
 
+
+def group_options(groups: Iterable) -> list[tuple[int, str]]:
+    """(id, text) choices of the side panel's group field."""
+    return [(group.pk, f"{group.name} (tier {group.tier})") for group in groups]
+
+
+def assignee_options(agents: Iterable[Agent], *, ticket) -> list[tuple[int, str]]:
+    """(id, text) choices of the side panel's assignee field; an agent outside the ticket's
+    group is marked (they must join it first). Reads ``groups`` from each agent's prefetch."""
+    options = []
+    for person in agents:
+        outside = ticket.group_id is not None and ticket.group_id not in {g.pk for g in person.groups.all()}
+        options.append((person.pk, f"{person.name} (not in {ticket.group.name})" if outside else person.name))
+    return options
+
 def _label(choices, value) -> str:
     try:
         return str(choices(value).label)

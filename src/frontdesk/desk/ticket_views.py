@@ -10,7 +10,7 @@ import zoneinfo
 from datetime import datetime
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,12 +20,12 @@ from frontdesk.accounts.permissions import check_full_agent
 from frontdesk.accounts.selectors import agent_get, agent_list, group_get, group_list
 from frontdesk.core.errors import DomainError, InvalidInput, NotFound
 from frontdesk.tickets import selectors, services
-from frontdesk.tickets.attachments import NewAttachment, open_file
+from frontdesk.tickets.attachments import NewAttachment, download_response
 from frontdesk.tickets.lifecycle import TRANSITIONS
 from frontdesk.tickets.models import Priority, Status, Ticket
 
 from .presence import presence_beat, presence_leave, presence_others
-from .ticket_display import event_views, message_views
+from .ticket_display import assignee_options, event_views, group_options, message_views
 
 MAX_UPLOADS = 20
 CHANGES = ("status", "priority", "group", "assignee", "tags")
@@ -88,8 +88,9 @@ def ticket_context(request, ticket: Ticket, *, new_after: int | None = None, **e
                      if s == ticket.status or s in TRANSITIONS[ticket.status]],
         "reply_statuses": [(s, Status(s).label) for s in (Status.PENDING, Status.ON_HOLD, Status.SOLVED)],
         "priorities": Priority.choices,
-        "groups": list(group_list()) if can_write else [],
-        "agents": [a for a in agent_list() if not a.is_light] if can_write else [],
+        "group_options": group_options(group_list()) if can_write else [],
+        "assignee_options": assignee_options(
+            (a for a in agent_list() if not a.is_light), ticket=ticket) if can_write else [],
         "others": presence_others(ticket_id=ticket.pk, agent=agent),
         "composer": {"kind": "note" if not can_write else "reply", "body": ""},
         "max_upload_mb": settings.FRONTDESK_MAX_ATTACHMENT_BYTES // (1024 * 1024),
@@ -275,11 +276,5 @@ def attachment_download(request, public_id: str):
         attachment = selectors.attachment_get_for_agent(agent=request.user, public_id=public_id)
     except NotFound as exc:
         raise Http404("No such attachment.") from exc
-    response = FileResponse(
-        open_file(attachment.stored_name), as_attachment=True, filename=attachment.filename,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return download_response(attachment)
 

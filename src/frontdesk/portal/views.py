@@ -11,7 +11,7 @@ import functools
 import zoneinfo
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from frontdesk.core.errors import DomainError
 from frontdesk.mail.models import Inbox
-from frontdesk.tickets.attachments import open_file
+from frontdesk.tickets.attachments import download_response
 from frontdesk.tickets.services import (
     ticket_receive_customer_message,
     ticket_reopen_by_customer,
@@ -256,28 +256,30 @@ def conversation_reply(request, resolved: ResolvedLink):
     return redirect(_conversation_url(resolved.ticket))
 
 
-@private_page
-@require_POST
-@_granted
-def conversation_solve(request, resolved: ResolvedLink):
-    try:
-        ticket_solve_by_customer(ticket=resolved.ticket, customer=resolved.link.customer)
-        _notice(request, "Thank you for letting us know. We have marked this conversation as solved.")
-    except DomainError as exc:
-        _notice(request, exc.detail)
-    return redirect(_conversation_url(resolved.ticket))
+def _decision_view(service, *, done: str, anchor: str = ""):
+    """A button of the conversation page (POST): runs ``service(ticket=, customer=)`` for the
+    link's customer, then back to the conversation with ``done`` or the refusal as notice."""
+
+    def view(request, resolved: ResolvedLink):
+        try:
+            service(ticket=resolved.ticket, customer=resolved.link.customer)
+            _notice(request, done)
+        except DomainError as exc:
+            _notice(request, exc.detail)
+        return redirect(_conversation_url(resolved.ticket) + anchor)
+
+    return private_page(require_POST(_granted(view)))
 
 
-@private_page
-@require_POST
-@_granted
-def conversation_reopen(request, resolved: ResolvedLink):
-    try:
-        ticket_reopen_by_customer(ticket=resolved.ticket, customer=resolved.link.customer)
-        _notice(request, "We have reopened this conversation. Tell us below what is still not working.")
-    except DomainError as exc:
-        _notice(request, exc.detail)
-    return redirect(_conversation_url(resolved.ticket) + "#reply")
+# "This solved my problem" / "I still need help"
+conversation_solve = _decision_view(
+    ticket_solve_by_customer,
+    done="Thank you for letting us know. We have marked this conversation as solved.",
+)
+conversation_reopen = _decision_view(
+    ticket_reopen_by_customer,
+    done="We have reopened this conversation. Tell us below what is still not working.", anchor="#reply",
+)
 
 
 @private_page
@@ -287,12 +289,7 @@ def conversation_attachment(request, resolved: ResolvedLink, public_id: str):
     attachment = public_attachment(ticket=resolved.ticket, public_id=public_id)
     if attachment is None:
         return HttpResponse("No such file.", status=404, content_type="text/plain")
-    response = FileResponse(
-        open_file(attachment.stored_name), as_attachment=True, filename=attachment.filename,
-        content_type="application/octet-stream",
-    )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return download_response(attachment)
 
 
 @private_page

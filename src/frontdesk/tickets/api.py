@@ -11,7 +11,6 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Literal
 
-from django.http import FileResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
@@ -22,7 +21,7 @@ from frontdesk.core.schemas import StrictIn
 from frontdesk.customers.selectors import customer_get
 
 from . import selectors, services
-from .attachments import NewAttachment, open_file
+from .attachments import NewAttachment, download_response
 from .models import Attachment, Message, Ticket, TicketEvent
 
 router = Router(tags=["tickets"])
@@ -446,11 +445,5 @@ def merge(request, reference: str, payload: MergeIn):
 def download_attachment(request, public_id: str):
     """The file, as a download (never rendered inline), if the caller may see its ticket."""
     attachment = selectors.attachment_get_for_agent(agent=request.auth, public_id=public_id)
-    response = FileResponse(
-        open_file(attachment.stored_name), as_attachment=True, filename=attachment.filename,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return download_response(attachment)
 
