@@ -4,6 +4,9 @@ and merging need a full agent. The tickets listed are only those the agent may s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -68,13 +71,15 @@ def customer_list(request):
     query = request.GET.get("q", "").strip()[:200]
     rows, next_cursor = _page(request, selectors.customer_list(query=query))
     return render(request, "desk/customers/list.html", {
-        "desk_section": "customers", "query": query, "customers": rows, "next_cursor": next_cursor,
+        "desk_section": "customers", "kind": "customer", "query": query, "rows": rows, "next_cursor": next_cursor,
     })
 
 
 def _customer_context(request, customer, **extra) -> dict:
     return {
         "desk_section": "customers",
+        "kind": "customer",
+        "record": customer,
         "customer": customer,
         "customer_points": list(customer.contact_points.all()),
         "customer_org": customer.organization,
@@ -100,24 +105,38 @@ def customer_edit(request, customer_id: int):
     _full_agent(request)
     customer = _customer(customer_id, follow_merges=False)
     form = CustomerForm(request.POST, customer=customer)
-    if form.is_valid():
+
+    def save():
         changes = form.service_arguments()
-        try:
-            org_id = changes.pop("organization_id")
-            changes["organization"] = _organization_for_form(org_id)
-            services.customer_update(customer=customer, **changes)
-        except DomainError as exc:
-            form.add_error(None, exc.detail)
-        else:
-            flash.success(request, "Customer saved.")
-            return redirect("desk:customer", customer.pk)
-    customer = _customer(customer_id, follow_merges=False)  # the unsaved edits are in the form only
-    return render(request, "desk/customers/detail.html",
-                  _customer_context(request, customer, form=form), status=400)
+        changes["organization"] = _organization_for_form(changes.pop("organization_id"))
+        services.customer_update(customer=customer, **changes)
+
+    return _save(
+        request, form, save, saved="Customer saved.", url_name="desk:customer", pk=customer_id,
+        template="desk/customers/detail.html",
+        context=lambda: _customer_context(request, _customer(customer_id, follow_merges=False), form=form),
+    )
 
 
 def _organization_for_form(org_id: int | None):
     return selectors.organization_get(organization_id=org_id, follow_merges=False) if org_id else None
+
+
+def _save(request, form, save: Callable[[], object], *, saved: str, url_name: str, pk: int,
+          template: str, context: Callable[[], dict]):
+    """An edit form's post: ``save()`` if the form is valid, then back to the record's page;
+    otherwise (invalid, or refused by the service) the page again with the form and a 400.
+    ``context()`` re-reads the record, so the page shows what is stored: the unsaved edits are
+    in the form only."""
+    if form.is_valid():
+        try:
+            save()
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            flash.success(request, saved)
+            return redirect(url_name, pk)
+    return render(request, template, context(), status=400)
 
 
 @require_POST
@@ -147,28 +166,41 @@ def customer_notes(request, customer_id: int):
 def customer_merge(request, customer_id: int):
     """Merge this customer into another: search (GET ?q=), confirm (GET ?into=), merge (POST)."""
     _full_agent(request)
-    source = _customer(customer_id, follow_merges=False)
+    return _merge_page(
+        request, source=_customer(customer_id, follow_merges=False), kind="customer", section="customers",
+        get=_customer, search=selectors.customer_list, merge=services.customer_merge,
+        details=lambda source, target: {
+            "target_points": list(target.contact_points.all()),
+            "source_points": list(source.contact_points.all()),
+        },
+    )
+
+
+def _merge_page(request, *, source, kind: str, section: str, get: Callable, search: Callable,
+                merge: Callable, details: Callable[[Any, Any], dict] | None = None):
+    """The merge steps for a customer or an organization (``kind``): search (GET ?q=), confirm
+    (GET ?into=, with ``details(source, target)`` for the page), merge (POST). ``get`` reads a
+    record or raises Http404; ``search`` and ``merge`` are the kind's selector and service."""
     if source.merged_into_id:
-        flash.info(request, "This customer was already merged.")
-        return redirect("desk:customer", source.merged_into_id)
-    context = {"desk_section": "customers", "source": source, "kind": "customer"}
+        flash.info(request, f"This {kind} was already merged.")
+        return redirect(f"desk:{kind}", source.merged_into_id)
+    context = {"desk_section": section, "source": source, "kind": kind}
     into = request.POST.get("into") or request.GET.get("into")
     if into:
-        target = _customer(_id_or_404(into), follow_merges=False)
+        target = get(_id_or_404(into), follow_merges=False)
         if request.method == "POST":
             try:
-                services.customer_merge(source=source, target=target)
+                merge(source=source, target=target)
             except DomainError as exc:
                 context.update(target=target, error=exc.detail)
                 return render(request, "desk/customers/merge.html", context, status=exc.status)
             flash.success(request, f"{source} was merged into {target}.")
-            return redirect("desk:customer", target.pk)
+            return redirect(f"desk:{kind}", target.pk)
         context["target"] = target
-        context["target_points"] = list(target.contact_points.all())
-        context["source_points"] = list(source.contact_points.all())
+        context.update(details(source, target) if details else {})
     else:
         query = request.GET.get("q", "").strip()[:200]
-        candidates = selectors.customer_list(query=query).exclude(pk=source.pk) if query else []
+        candidates = search(query=query).exclude(pk=source.pk) if query else []
         context.update(query=query, candidates=list(candidates[:MERGE_CANDIDATES]) if query else [])
     return render(request, "desk/customers/merge.html", context)
 
@@ -187,7 +219,8 @@ def organization_list(request):
     query = request.GET.get("q", "").strip()[:200]
     rows, next_cursor = _page(request, selectors.organization_list(query=query))
     return render(request, "desk/customers/organization_list.html", {
-        "desk_section": "organizations", "query": query, "organizations": rows, "next_cursor": next_cursor,
+        "desk_section": "organizations", "kind": "organization", "query": query, "rows": rows,
+        "next_cursor": next_cursor,
     })
 
 
@@ -195,6 +228,8 @@ def _organization_context(request, organization, **extra) -> dict:
     members, more_members = _page(request, selectors.customer_list(organization_id=organization.pk))
     return {
         "desk_section": "organizations",
+        "kind": "organization",
+        "record": organization,
         "organization": organization,
         "members": members,
         "more_members": more_members,
@@ -219,42 +254,21 @@ def organization_edit(request, organization_id: int):
     _full_agent(request)
     organization = _organization(organization_id, follow_merges=False)
     form = OrganizationForm(request.POST)
-    if form.is_valid():
-        try:
-            services.organization_update(organization=organization, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error(None, exc.detail)
-        else:
-            flash.success(request, "Organization saved.")
-            return redirect("desk:organization", organization.pk)
-    organization = _organization(organization_id, follow_merges=False)
-    return render(request, "desk/customers/organization_detail.html",
-                  _organization_context(request, organization, form=form), status=400)
+    return _save(
+        request, form, lambda: services.organization_update(organization=organization, **form.cleaned_data),
+        saved="Organization saved.", url_name="desk:organization", pk=organization_id,
+        template="desk/customers/organization_detail.html",
+        context=lambda: _organization_context(
+            request, _organization(organization_id, follow_merges=False), form=form),
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def organization_merge(request, organization_id: int):
     """Merge this organization into another: search, confirm, merge — as for customers."""
     _full_agent(request)
-    source = _organization(organization_id, follow_merges=False)
-    if source.merged_into_id:
-        flash.info(request, "This organization was already merged.")
-        return redirect("desk:organization", source.merged_into_id)
-    context = {"desk_section": "organizations", "source": source, "kind": "organization"}
-    into = request.POST.get("into") or request.GET.get("into")
-    if into:
-        target = _organization(_id_or_404(into), follow_merges=False)
-        if request.method == "POST":
-            try:
-                services.organization_merge(source=source, target=target)
-            except DomainError as exc:
-                context.update(target=target, error=exc.detail)
-                return render(request, "desk/customers/merge.html", context, status=exc.status)
-            flash.success(request, f"{source} was merged into {target}.")
-            return redirect("desk:organization", target.pk)
-        context["target"] = target
-    else:
-        query = request.GET.get("q", "").strip()[:200]
-        candidates = selectors.organization_list(query=query).exclude(pk=source.pk) if query else []
-        context.update(query=query, candidates=list(candidates[:MERGE_CANDIDATES]) if query else [])
-    return render(request, "desk/customers/merge.html", context)
+    return _merge_page(
+        request, source=_organization(organization_id, follow_merges=False), kind="organization",
+        section="organizations", get=_organization, search=selectors.organization_list,
+        merge=services.organization_merge,
+    )
