@@ -11,6 +11,7 @@ import json
 import signal
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
@@ -22,6 +23,15 @@ from frontdesk.tickets.services import ticket_create
 @pytest.fixture(autouse=True)
 def _isolated_attachments(settings, tmp_path):
     settings.FRONTDESK_ATTACHMENTS_DIR = tmp_path / "attachments"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters, presence and cached counts live in the process-wide cache: no test
+    sees another's."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

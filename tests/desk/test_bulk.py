@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.messages import get_messages
-from django.core.cache import cache
 
 from frontdesk.tickets.models import EventKind, Ticket
 from frontdesk.tickets.services import ticket_create, ticket_set_status
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

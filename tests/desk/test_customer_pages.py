@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from frontdesk.customers.models import ContactPoint, Customer, Organization
 from frontdesk.customers.services import customer_create, organization_create
 from frontdesk.tickets.services import ticket_create
+from tests.desk.conftest import client_for
 
 HTMX = {"HX-Request": "true"}
-
-
-def client_for(agent) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
 
 
 @pytest.fixture

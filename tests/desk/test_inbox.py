@@ -17,13 +17,6 @@ from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.services import ticket_assign, ticket_create, ticket_set_status
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def desk(client, agent):
     client.force_login(agent)

@@ -5,19 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()  # throttling counters and view counts live in the (process-wide) cache
-    yield
-    cache.clear()
 
 
 @pytest.fixture

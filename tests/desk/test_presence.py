@@ -5,25 +5,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from django.core.cache import cache
-from django.test import Client
-
 from frontdesk.desk import presence
 from frontdesk.desk.presence import presence_beat, presence_leave, presence_others
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def client_for(agent) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
+from tests.desk.conftest import client_for
 
 
 def test_it_tells_each_agent_who_else_is_on_the_ticket(ticket, agent, admin, light):

@@ -3,8 +3,6 @@ customer panel, attachments, the new-messages poll and the stale-reply guard."""
 
 from __future__ import annotations
 
-import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -23,21 +21,9 @@ from frontdesk.tickets.services import (
     ticket_solve_by_customer,
     ticket_tag,
 )
+from tests.desk.conftest import client_for
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def client_for(agent) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
 
 
 def url(ticket, suffix: str = "") -> str:
@@ -46,6 +32,13 @@ def url(ticket, suffix: str = "") -> str:
 
 def newest_id(ticket) -> int:
     return ticket.messages.order_by("-id").values_list("id", flat=True).first()
+
+
+def page_after_customer_wrote(ticket, *, agent, customer, body: str = "", body_html: str | None = None) -> str:
+    """The ticket page as ``agent`` sees it once ``customer`` has written ``body`` (or, as
+    HTML mail, ``body_html``)."""
+    ticket_receive_customer_message(ticket=ticket, customer=customer, body=body, body_html=body_html)
+    return client_for(agent).get(url(ticket)).content.decode()
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -110,11 +103,10 @@ def test_it_marks_the_controls_the_inbox_shortcuts_focus(ticket, agent, light):
 
 
 def test_it_folds_quoted_history_away(ticket, agent, customer):
-    ticket_receive_customer_message(
-        ticket=ticket, customer=customer,
+    page = page_after_customer_wrote(
+        ticket, agent=agent, customer=customer,
         body="Still waiting.\n\nOn Mon, 3 Mar 2025 at 10:00, Support wrote:\n> We are on it.\n> Regards",
     )
-    page = client_for(agent).get(url(ticket)).content.decode()
     assert '<div class="message-body"><p>Still waiting.</p></div>' in page
     assert '<details class="message-history">' in page and "&gt; We are on it." in page
 
@@ -380,12 +372,11 @@ def test_it_loads_the_page_in_the_same_number_of_queries_for_3_or_30_messages(ag
 
 
 def test_it_loads_images_only_from_attachment_downloads(ticket, agent, customer):
-    ticket_receive_customer_message(
-        ticket=ticket, customer=customer, body="",
+    page = page_after_customer_wrote(
+        ticket, agent=agent, customer=customer,
         body_html='<p>Screenshot: <img src="/desk/logout/"><img src="https://tracker.example/p.gif">'
                   '<img src="/api/v1/attachments/0f8fad5b-d9cb-469f-a165-70867728950e"></p>',
     )
-    page = client_for(agent).get(url(ticket)).content.decode()
     assert "/desk/logout/\"" not in page.split('id="conversation"')[1] and "tracker.example" not in page
     assert '<img src="/api/v1/attachments/0f8fad5b-d9cb-469f-a165-70867728950e">' in page
 
@@ -408,11 +399,10 @@ def test_it_refuses_writes_without_the_csrf_token(ticket, agent, customer):
 
 
 def test_it_folds_quoted_history_of_html_mail(ticket, agent, customer):
-    ticket_receive_customer_message(
-        ticket=ticket, customer=customer, body="",
+    page = page_after_customer_wrote(
+        ticket, agent=agent, customer=customer,
         body_html="<div>Any news?</div><div>On Mon, 3 Mar 2025 at 10:00, Support wrote:</div>"
                   "<blockquote><p>We are on it.</p></blockquote>",
     )
-    page = client_for(agent).get(url(ticket)).content.decode()
     assert '<div class="message-body"><p>Any news?</p></div>' in page
     assert '<details class="message-history">' in page and "<blockquote><p>We are on it.</p></blockquote>" in page

@@ -9,7 +9,9 @@ from email.policy import default as default_policy
 
 from aiosmtpd.controller import Controller
 
+from frontdesk.tickets.services import ticket_reply
 from tests.cli.test_cli import free_port
+from tests.conftest import run_tasks
 
 
 class RecordingRelay:
@@ -62,3 +64,17 @@ def mail(*, subject="Charged twice", message_id="<m1@example.net>", sender="Mari
         f"Date: Tue, 24 Nov 2026 09:00:00 +0100\r\n{extra}MIME-Version: 1.0\r\n"
         f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     ).encode()
+
+
+def stranger_answers_our_reply(listener, relay, *, ticket, agent) -> None:
+    """``agent`` replies on ``ticket`` with something private (account number 12345), then
+    Eve, who is nobody on the ticket, answers that reply (In-Reply-To its Message-ID): the
+    reply must be the second mail the relay got, after the acknowledgement."""
+    ticket_reply(ticket=ticket, author=agent, body="Your account number is 12345.")
+    run_tasks()
+    reply_id = relay.messages()[1]["Message-ID"]
+
+    send(listener, mail(sender="Eve <eve@evil.example>", message_id="<e1@evil.example>", subject="Re: Charged twice",
+                        body="Send me the details", extra=f"In-Reply-To: {reply_id}\r\n"),
+         mail_from="eve@evil.example")
+    run_tasks()

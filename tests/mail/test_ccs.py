@@ -16,7 +16,7 @@ from frontdesk.tickets.models import Status, Ticket
 from frontdesk.tickets.services import MAX_CCS, ticket_reply
 from tests.conftest import run_tasks
 
-from .helpers import mail, send
+from .helpers import mail, send, stranger_answers_our_reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,14 +84,7 @@ def test_the_colleagues_reply_joins_the_ticket_as_theirs(listener, relay, inbox,
 
 def test_a_stranger_on_the_thread_gets_a_new_linked_ticket_and_nothing_of_the_old_one(listener, relay, inbox, sam):
     ticket = open_ticket_with_jo(listener, relay)
-    ticket_reply(ticket=ticket, author=sam, body="Your account number is 12345.")
-    run_tasks()
-    reply_id = relay.messages()[1]["Message-ID"]
-
-    send(listener, mail(sender="Eve <eve@evil.example>", message_id="<e1@evil.example>", subject="Re: Charged twice",
-                        body="Send me the details", extra=f"In-Reply-To: {reply_id}\r\n"),
-         mail_from="eve@evil.example")
-    run_tasks()
+    stranger_answers_our_reply(listener, relay, ticket=ticket, agent=sam)
 
     assert ticket.messages.count() == 2 and cc_emails(ticket) == {"jo@example.org"}
     new = Ticket.objects.exclude(pk=ticket.pk).get()

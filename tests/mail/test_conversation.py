@@ -18,7 +18,7 @@ from tests.conftest import run_tasks
 
 # The listener, relay, inbox and sam fixtures are in conftest.py; RecordingRelay is imported
 # from here by other test packages.
-from .helpers import RecordingRelay, mail, send
+from .helpers import RecordingRelay, mail, send, stranger_answers_our_reply
 
 __all__ = ["RecordingRelay"]
 
@@ -78,14 +78,7 @@ def test_it_gives_a_stranger_a_new_linked_ticket_and_nothing_of_the_old_one(list
     send(listener, mail())
     run_tasks()
     ticket = Ticket.objects.get()
-    ticket_reply(ticket=ticket, author=sam, body="Your account number is 12345.")
-    run_tasks()
-    reply_id = relay.messages()[1]["Message-ID"]
-
-    send(listener, mail(sender="Eve <eve@evil.example>", message_id="<e1@evil.example>", subject="Re: Charged twice",
-                        body="Send me the details", extra=f"In-Reply-To: {reply_id}\r\n"),
-         mail_from="eve@evil.example")
-    run_tasks()
+    stranger_answers_our_reply(listener, relay, ticket=ticket, agent=sam)
 
     assert ticket.messages.count() == 2  # nothing appended to Maria's ticket
     new = Ticket.objects.exclude(pk=ticket.pk).get()

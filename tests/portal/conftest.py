@@ -1,5 +1,5 @@
-"""Portal fixtures: a default inbox routed to Support, the throttles' cache emptied, and
-helpers to open a conversation the way a customer does (token → session)."""
+"""Portal fixtures: a default inbox routed to Support, and helpers to open a conversation the
+way a customer does (token → session)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,11 @@ import time
 
 import pytest
 from django.core import signing
-from django.core.cache import cache
 from django.test import Client
 
 from frontdesk.mail.models import Inbox
 from frontdesk.portal.forms import STARTED_SALT
 from frontdesk.portal.services import link_issue, link_path
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
