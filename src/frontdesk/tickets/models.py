@@ -107,9 +107,15 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
             models.Index(fields=["-created_at", "-id"], name="ticket_created"),
-            models.Index(fields=["status", "-updated_at"], name="ticket_status_updated"),
             models.Index(fields=["group", "-updated_at"], name="ticket_group_updated"),
             models.Index(fields=["assignee", "-updated_at"], name="ticket_assignee_updated"),
+            # The inbox views (status, plus assignee or group) and their capped counts: the
+            # filter is an exact range of one of these, in page order, and the trailing
+            # columns are what the visibility check (group, assignee) reads, so a count never
+            # visits the table and a page visits it only for the rows it shows.
+            models.Index(fields=["status", "-updated_at", "-id", "group", "assignee"], name="ticket_status_list"),
+            models.Index(fields=["assignee", "status", "-updated_at", "-id", "group"], name="ticket_assignee_list"),
+            models.Index(fields=["group", "status", "-updated_at", "-id", "assignee"], name="ticket_group_list"),
             models.Index(fields=["requester", "-created_at"], name="ticket_requester_created"),
         ]
 

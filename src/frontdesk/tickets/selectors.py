@@ -14,14 +14,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from frontdesk.accounts.models import Agent
 from frontdesk.accounts.permissions import check_full_agent
 from frontdesk.core.errors import InvalidInput, NotFound
 from frontdesk.customers.models import ContactKind, ContactPoint
 
-from .models import Attachment, Message, Priority, Status, Ticket, TicketEvent, Visibility
+from .models import Attachment, Message, Priority, Status, Tag, Ticket, TicketEvent, Visibility
 
 
 def tickets_visible_to(*, agent: Agent) -> QuerySet[Ticket]:
@@ -159,6 +159,31 @@ class TicketFilters:
     updated_before: datetime | None = None
 
 
+# A tag on more tickets than this (or than 1 in TAG_DENSE_SHARE of all) is "common".
+TAG_COMMON_MIN = 2000
+TAG_DENSE_SHARE = 200
+
+
+def _tag_condition(name: str) -> Q:
+    """Tickets tagged ``name``, written for the plan that suits the tag. One query first: the
+    tag's id and whether it is common (its links counted no further than the threshold).
+
+    A rare tag: a join from its links (an index on the tag), so the database sorts its few
+    tickets. A common one: ``EXISTS`` per ticket, so the database walks the page order and
+    checks each ticket's (ticket, tag) index entry, stopping at the page's end (measured at a
+    million tickets, a tag on 2.6 % of them: 5 ms instead of 200 ms for sorting its 26,000
+    tickets; the same walk for a tag on no ticket scans every ticket: 1.3 s)."""
+    links = Ticket.tags.through.objects
+    tag_id = Tag.objects.filter(name=name).values_list("pk", flat=True).first()
+    if tag_id is None:
+        return Q(pk__in=[])
+    top = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    threshold = max(TAG_COMMON_MIN, top // TAG_DENSE_SHARE)
+    if links.filter(tag_id=tag_id).values("pk")[:threshold + 1].count() > threshold:
+        return Q(Exists(links.filter(ticket_id=OuterRef("pk"), tag_id=tag_id)))
+    return Q(tags=tag_id)
+
+
 def apply_filters(tickets: QuerySet[Ticket], filters: TicketFilters) -> QuerySet[Ticket]:
     conditions = Q()
     if filters.status:
@@ -178,7 +203,7 @@ def apply_filters(tickets: QuerySet[Ticket], filters: TicketFilters) -> QuerySet
     elif filters.assignee_id is not None:
         conditions &= Q(assignee_id=filters.assignee_id)
     if filters.tag:
-        conditions &= Q(tags__name=filters.tag.lower())
+        conditions &= _tag_condition(filters.tag.lower())
     if filters.requester_id is not None:
         conditions &= Q(requester_id=filters.requester_id)
     if filters.organization_id is not None:
@@ -276,6 +301,26 @@ def _keyset(tickets: QuerySet[Ticket], field: str, value: datetime, pk: int, op:
     )
 
 
+def _ordered_ids(tickets: QuerySet[Ticket], *, field: str, order: list[str], descending: bool,
+                 statuses: list[str] | None, count: int) -> list[int]:
+    """The first ``count`` ids of ``tickets`` in ``order`` (``field`` then id).
+
+    With several statuses and the ``updated_at`` order, one query per status, merged here:
+    each is an ordered walk of one range of the (status, updated_at, id, group, assignee)
+    index that stops after ``count`` rows, so it costs the same on the first page and deep
+    ones, and the database never sorts all the view's tickets (``status IN (...)`` has no
+    index in ``updated_at`` order: a database either sorts every match or walks the whole
+    ``updated_at`` index, which is slow where matches are rare, e.g. open tickets a year
+    back)."""
+    if field != "updated_at" or not statuses or len(set(statuses)) < 2:
+        return list(tickets.order_by(*order).values_list("pk", flat=True)[:count])
+    found: list[tuple] = []
+    for status in sorted(set(statuses)):
+        found += tickets.filter(status=status).order_by(*order).values_list(field, "pk")[:count]
+    found.sort(reverse=descending)
+    return [pk for _, pk in found[:count]]
+
+
 def ticket_window(
     *, agent: Agent, filters: TicketFilters, sort: str = "-updated_at", after: str | None = None,
     before: str | None = None, limit: int = 25,
@@ -283,9 +328,10 @@ def ticket_window(
     """A page of visible tickets in ``sort`` order, after the ``after`` cursor or before the
     ``before`` cursor (paging back), with cursors for both neighbours.
 
-    Query count does not depend on the page: one query (datetime sorts) or one per priority
-    reached (``-priority``, at most four, fetching ids only), plus one for the rows and one for
-    their tags.
+    Query count does not depend on the page or the data: one query for the ids in order
+    (datetime sorts), or one per priority reached (``-priority``, at most four), times the
+    statuses filtered on when there are several and the order is ``updated_at`` (see
+    ``_ordered_ids``); then one for those rows and one for their tags (none when no ids).
     """
     if sort not in WINDOW_SORTS:
         raise InvalidInput(f"Unknown sort {sort!r}; choose one of {', '.join(sorted(WINDOW_SORTS))}.")
@@ -316,16 +362,17 @@ def ticket_window(
     forward_desc = descending != backwards
     order = [f"-{field}" if forward_desc else field, "-pk" if forward_desc else "pk"]
     related = lambda qs: with_list_columns(qs.select_related("requester", "group", "assignee")).prefetch_related("tags")  # noqa: E731
-    if len(segments) == 1:
-        rows = list(related(segments[0][1]).order_by(*order)[: limit + 1])
-    else:
-        ids: list[int] = []
-        for _, segment in segments:
-            ids += segment.order_by(*order).values_list("pk", flat=True)[: limit + 1 - len(ids)]
-            if len(ids) > limit:
-                break
-        by_id = {ticket.pk: ticket for ticket in related(Ticket.objects.filter(pk__in=ids))}
-        rows = [by_id[pk] for pk in ids if pk in by_id]
+    # Ids first, then the rows by id: a plan that sorts (a tag's tickets, a date range) then
+    # sorts bare ids, instead of joining requester, group and assignee and computing the
+    # requester's email for every candidate row before the sort (SQLite does that).
+    ids: list[int] = []
+    for _, segment in segments:
+        ids += _ordered_ids(segment, field=field, order=order, descending=forward_desc,
+                            statuses=filters.status, count=limit + 1 - len(ids))
+        if len(ids) > limit:
+            break
+    by_id = {ticket.pk: ticket for ticket in related(Ticket.objects.filter(pk__in=ids))} if ids else {}
+    rows = [by_id[pk] for pk in ids if pk in by_id]
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
