@@ -85,21 +85,9 @@ def prepare(args) -> Fixture:
     sys.path.insert(0, str(BENCH_DIR))
     import seed
 
-    seed.setup_django()
-    seed.migrate()
+    count = seed.ready_database(tickets=args.tickets, seed_value=args.seed)
     from django.db import connections
 
-    from frontdesk.tickets.models import Ticket
-
-    count = Ticket.objects.count()
-    if count == 0:
-        print(f"seeding {args.tickets:,} tickets (once; later runs reuse the database)", flush=True)
-        report = seed.seed(tickets=args.tickets, seed=args.seed)
-        print(report.summary(), flush=True)
-        count = Ticket.objects.count()
-    elif count != args.tickets:
-        print(f"warning: the database holds {count:,} tickets, not {args.tickets:,}; measuring "
-              "what is there (name another database to seed a different size)", file=sys.stderr)
     fixture = Fixture(
         tickets=count, admin_token=bench_token(ADMIN_EMAIL, role="admin"),
         agent_token=bench_token("sam@bench.frontdesk.test", role="agent"),

@@ -69,19 +69,7 @@ def prepare(args):
     sys.path.insert(0, str(BENCH_DIR))
     import seed
 
-    seed.setup_django()
-    seed.migrate()
-    from frontdesk.tickets.models import Ticket
-
-    count = Ticket.objects.count()
-    if count == 0:
-        print(f"seeding {args.tickets:,} tickets (once; later runs reuse the database)", flush=True)
-        print(seed.seed(tickets=args.tickets, seed=args.seed).summary(), flush=True)
-        count = Ticket.objects.count()
-    elif count != args.tickets:
-        print(f"warning: the database holds {count:,} tickets, not {args.tickets:,}; measuring what is there",
-              file=sys.stderr)
-    return count
+    return seed.ready_database(tickets=args.tickets, seed_value=args.seed)
 
 
 def bench_agent(email: str, role: str):

@@ -150,6 +150,24 @@ def seed(*, tickets: int, messages_per_ticket: int = 3, customers: int | None = 
     return report
 
 
+def ready_database(*, tickets: int, seed_value: int) -> int:
+    """For a benchmark: set Django up, migrate, seed ``tickets`` if the database is empty.
+    Returns how many tickets it holds (warns when that is not the size asked for)."""
+    setup_django()
+    migrate()
+    from frontdesk.tickets.models import Ticket
+
+    count = Ticket.objects.count()
+    if count == 0:
+        print(f"seeding {tickets:,} tickets (once; later runs reuse the database)", flush=True)
+        print(seed(tickets=tickets, seed=seed_value).summary(), flush=True)
+        count = Ticket.objects.count()
+    elif count != tickets:
+        print(f"warning: the database holds {count:,} tickets, not {tickets:,}; measuring what is there "
+              "(name another database to seed a different size)", file=sys.stderr)
+    return count
+
+
 def add_customers(dataset, rng, values, *, count: int, batch: int, progress: bool, since) -> None:
     population = dataset.Population(rng, since=since, values=values)
     organizations = population.add_organizations(max(5, count // 25))
