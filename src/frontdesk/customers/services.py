@@ -145,15 +145,7 @@ def email_point_get_or_create(*, email: str, name: str = "") -> ContactPoint:
     """The contact point of this address with its customer, created with a new customer if
     unknown. The mail pipeline needs both: who wrote, and whether we may write back."""
     email = normalize_contact(kind=ContactKind.EMAIL, value=email)
-    points = ContactPoint.objects.select_related("customer").filter(kind=ContactKind.EMAIL, value=email)
-    if point := points.first():
-        return point
-    try:
-        with transaction.atomic():
-            customer_create(name=name, emails=[email])
-    except Conflict:  # created concurrently: take theirs
-        pass
-    return points.get()
+    return email_points_get_or_create(emails={email: name})[email]
 
 
 def email_points_get_or_create(*, emails: dict[str, str]) -> dict[str, ContactPoint]:
@@ -167,18 +159,25 @@ def email_points_get_or_create(*, emails: dict[str, str]) -> dict[str, ContactPo
     if missing := [email for email in emails if email not in found]:
         try:
             with transaction.atomic():
-                customers = Customer.objects.bulk_create(
-                    [Customer(name=emails[email].strip()[:200]) for email in missing]
-                )
-                ContactPoint.objects.bulk_create([
-                    ContactPoint(customer=customer, kind=ContactKind.EMAIL, value=email, is_primary=True)
-                    for customer, email in zip(customers, missing, strict=True)
-                ])
+                _create_email_customers({email: emails[email] for email in missing})
         except IntegrityError:  # some were created concurrently: one at a time, taking theirs
             for email in missing:
-                email_point_get_or_create(email=email, name=emails[email])
+                try:
+                    with transaction.atomic():
+                        _create_email_customers({email: emails[email]})
+                except IntegrityError:
+                    pass
         found.update({point.value: point for point in points.filter(value__in=missing)})
     return found
+
+
+def _create_email_customers(emails: dict[str, str]) -> None:
+    """A new customer per address, that address its primary email."""
+    customers = Customer.objects.bulk_create([Customer(name=name.strip()[:200]) for name in emails.values()])
+    ContactPoint.objects.bulk_create([
+        ContactPoint(customer=customer, kind=ContactKind.EMAIL, value=email, is_primary=True)
+        for customer, email in zip(customers, emails, strict=True)
+    ])
 
 
 def contact_point_mark_undeliverable(*, email: str) -> int:
