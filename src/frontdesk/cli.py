@@ -79,7 +79,16 @@ def cmd_worker(args) -> int:
     if settings.FRONTDESK_WORKER_NICE > 0:
         os.nice(settings.FRONTDESK_WORKER_NICE)
 
-    call_command("db_worker", queue_name="*", interval=args.interval, startup_delay=False)
+    from frontdesk.core.workers import Heartbeat, new_worker_id
+
+    # The heartbeat lets a scheduler hand this worker's running task to another worker if
+    # this process dies mid-task (core/workers.py).
+    worker_id = new_worker_id()
+    heartbeat = Heartbeat(worker_id=worker_id, interval=settings.FRONTDESK_WORKER_HEARTBEAT).start()
+    try:
+        call_command("db_worker", queue_name="*", interval=args.interval, startup_delay=False, worker_id=worker_id)
+    finally:
+        heartbeat.stop()
     return 0
 
 
