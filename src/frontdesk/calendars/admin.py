@@ -21,7 +21,7 @@ class TimeOfDayField(forms.CharField):
 
     def __init__(self, *, end: bool = False, **kwargs):
         self.end = end
-        kwargs.setdefault("max_length", 5)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"size": 5, "maxlength": 5, "placeholder": "HH:MM"}))
         kwargs.setdefault("help_text", "HH:MM" + (" (24:00 = midnight)" if end else ""))
         super().__init__(**kwargs)
 
