@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from frontdesk.calendars.models import BusinessCalendar
@@ -119,3 +121,27 @@ def test_it_deletes_unused_calendars_but_not_the_default(api_as, admin):
     assert client.delete(f"/calendars/{cal.pk}").status_code == 204
     assert_error(client.delete(f"/calendars/{default.pk}"), 409, "default_calendar")
     assert_error(client.get(f"/calendars/{cal.pk}"), 404, "not_found")
+
+
+def test_it_lists_calendars_in_a_fixed_number_of_queries(api_as, agent, db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from frontdesk.calendars.services import calendar_add_closed_day, calendar_set_special_hours
+
+    client = api_as(agent)
+
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/calendars").status_code == 200
+        return len(captured)
+
+    first = calendar_create(name="One", time_zone="UTC", hours=[(0, "09:00", "17:00")])
+    calendar_add_closed_day(calendar=first, date=date(2025, 12, 24))
+    queries_for_list()  # the token's first use is recorded once
+    one = queries_for_list()
+    for index in range(4):
+        cal = calendar_create(name=f"More {index}", time_zone="UTC",
+                              hours=[(day, "09:00", "17:00") for day in range(5)])
+        calendar_set_special_hours(calendar=cal, date=date(2025, 12, 21), hours=[("10:00", "12:00")])
+    assert queries_for_list() == one
