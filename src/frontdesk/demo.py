@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from frontdesk.accounts.models import Agent
 from frontdesk.accounts.services import agent_create, group_get_or_create, token_create
+from frontdesk.calendars.models import BusinessCalendar
+from frontdesk.calendars.services import calendar_add_closed_day, calendar_create, calendar_set_special_hours
 from frontdesk.customers.models import Customer
 from frontdesk.customers.services import customer_create, organization_create
 from frontdesk.mail.models import Inbox
@@ -163,6 +165,24 @@ def _ensure_inbox(agents: dict[str, Agent]) -> None:
         )
 
 
+def _ensure_calendars() -> None:
+    """Business calendars through the services: Berlin support hours with German holidays
+    (the default: SLA and reminders count business time on it) and a 24/7 one."""
+    if not BusinessCalendar.objects.filter(name="Support hours (Berlin)").exists():
+        berlin = calendar_create(
+            name="Support hours (Berlin)", time_zone="Europe/Berlin", country="DE", subdivision="BE",
+            hours=[(day, start, end) for day in range(5) for start, end in (("08:30", "12:30"), ("13:30", "17:30"))],
+            is_default=not BusinessCalendar.objects.filter(is_default=True).exists(),
+        )
+        year = timezone.now().year
+        calendar_add_closed_day(calendar=berlin, date=date(year, 12, 24), label="Christmas Eve")
+        calendar_add_closed_day(calendar=berlin, date=date(year, 12, 31), label="New Year's Eve")
+        calendar_set_special_hours(calendar=berlin, date=date(year, 12, 23), hours=[("09:00", "13:00")],
+                                   label="Short day before Christmas")
+    if not BusinessCalendar.objects.filter(name="24/7").exists():
+        calendar_create(name="24/7", time_zone="UTC", always_open=True)
+
+
 @transaction.atomic
 def load_demo() -> dict:
     """Create the demo (once) and return the logins, including a fresh API token."""
@@ -171,6 +191,7 @@ def load_demo() -> dict:
     customers = _ensure_customers()
     _ensure_tickets(agents, customers)
     _ensure_inbox(agents)
+    _ensure_calendars()
     if "api_token" not in logins:
         logins["api_token"] = token_create(agent=agents["admin@demo.frontdesk.test"], name="demo")
     _save_logins(logins)

@@ -186,6 +186,7 @@ INSTALLED_APPS = [
     "frontdesk.customers",
     "frontdesk.tickets",
     "frontdesk.notifications",
+    "frontdesk.calendars",
     "frontdesk.mail",
     "frontdesk.portal",
     "frontdesk.desk",
