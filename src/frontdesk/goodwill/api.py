@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from frontdesk.accounts.models import Agent, Group
@@ -188,6 +188,7 @@ def _save_gesture(gesture: Gesture, payload: GestureIn) -> Gesture:
     try:
         with transaction.atomic():
             gesture.save()
+            gesture.refresh_from_db()
     except IntegrityError as exc:
         raise InvalidInput(
             "A gesture needs a unique name, either a fixed value or a min–max range (min ≤ max), "
@@ -204,7 +205,7 @@ def gesture_list(request):
 @router.post("/goodwill/gestures", response={201: GestureOut})
 def gesture_create(request, payload: GestureIn):
     check_admin(request.auth)
-    return 201, _gesture_out(_save_gesture(Gesture(), payload))
+    return Status(201, _gesture_out(_save_gesture(Gesture(), payload)))
 
 
 @router.get("/goodwill/gestures/{gesture_id}", response=GestureOut)
@@ -230,7 +231,7 @@ def gesture_retire(request, gesture_id: int):
     check_admin(request.auth)
     if not Gesture.objects.filter(pk=gesture_id).update(active=False):
         raise NotFound("No such gesture.")
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/goodwill/gestures/{gesture_id}/vouchers", response={201: VouchersOut})
@@ -240,7 +241,7 @@ def voucher_import(request, gesture_id: int, payload: VouchersIn):
     if gesture is None:
         raise NotFound("No such gesture.")
     added = services.vouchers_import(gesture=gesture, agent=request.auth, text=payload.csv)
-    return 201, {"added": added, "free": gesture.vouchers.filter(grant__isnull=True).count()}
+    return Status(201, {"added": added, "free": gesture.vouchers.filter(grant__isnull=True).count()})
 
 
 @router.get("/goodwill/mandates", response=list[MandateOut])
@@ -263,10 +264,11 @@ def mandate_create(request, payload: MandateIn):
     try:
         with transaction.atomic():
             mandate = Mandate.objects.create(**data)
+            mandate.refresh_from_db()
     except IntegrityError as exc:
         raise InvalidInput("A mandate has exactly one holder (role, group or agent), and each holder "
                            "has at most one mandate.", code="invalid_mandate") from exc
-    return 201, mandate
+    return Status(201, mandate)
 
 
 @router.delete("/goodwill/mandates/{mandate_id}", response={204: None})
@@ -274,7 +276,7 @@ def mandate_delete(request, mandate_id: int):
     check_admin(request.auth)
     if not Mandate.objects.filter(pk=mandate_id).delete()[0]:
         raise NotFound("No such mandate.")
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/goodwill/grants", response={201: GrantOut})
@@ -288,7 +290,7 @@ def grant_create(request, payload: GrantIn):
         value=payload.value if payload.value not in (None, "") else gesture.value,
         currency=payload.currency or gesture.currency, reason=payload.reason, note=payload.note,
     )
-    return 201, _grant_out(grant)
+    return Status(201, _grant_out(grant))
 
 
 @router.get("/goodwill/grants", response=list[GrantOut])

@@ -21,9 +21,13 @@ _SIGNED = Case(
 )
 
 
-def _by(entries, field: str, label: str) -> list[dict]:
+def _money(amount) -> str:
+    return str(Decimal(amount or 0).quantize(Decimal("0.01")))
+
+
+def _by(entries, field: str) -> list[dict]:
     rows = entries.values(field).annotate(total=Sum(_SIGNED), count=Count("id")).order_by("-total")
-    return [{"key": row[field] if row[field] is not None else "", "total": str(row["total"] or Decimal("0")),
+    return [{"key": row[field] if row[field] is not None else "", "total": _money(row["total"]),
              "count": row["count"]} for row in rows]
 
 
@@ -34,17 +38,17 @@ def cost_report(*, since: datetime | None = None, until: datetime | None = None)
     if until:
         entries = entries.filter(at__lt=until)
     by_month = [
-        {"key": row["month"].strftime("%Y-%m"), "total": str(row["total"]), "count": row["count"]}
+        {"key": row["month"].strftime("%Y-%m"), "total": _money(row["total"]), "count": row["count"]}
         for row in entries.annotate(month=TruncMonth("at")).values("month")
         .annotate(total=Sum(_SIGNED), count=Count("id")).order_by("month")
     ]
     return {
         "currency": base_currency(),
-        "total": str(entries.aggregate(t=Sum(_SIGNED))["t"] or Decimal("0")),
-        "by_reason": _by(entries, "reason", "reason"),
-        "by_group": _by(entries, "group__name", "group"),
-        "by_agent": _by(entries, "agent__name", "agent"),
-        "by_plan": _by(entries, "customer__plan", "plan"),
+        "total": _money(entries.aggregate(t=Sum(_SIGNED))["t"]),
+        "by_reason": _by(entries, "reason"),
+        "by_group": _by(entries, "group__name"),
+        "by_agent": _by(entries, "agent__name"),
+        "by_plan": _by(entries, "customer__plan"),
         "by_month": by_month,
     }
 
