@@ -127,7 +127,8 @@ def test_the_ledger_shows_only_visible_tickets(everyone, ticket, credit):
 def test_my_budget(everyone, ticket, credit):
     everyone["agent"].post("/goodwill/grants", grant_body(ticket, credit, value="30"))
     body = everyone["agent"].get("/goodwill/budget/me").json()
-    assert (body["mandate_source"], body["spent_this_month"], body["remaining_this_month"]) == ("role", "30.00", "70.00")
+    assert (body["mandate_source"], body["spent_this_month"]) == ("role", "30.00")
+    assert body["remaining_this_month"] == "70.00"
     assert everyone["light"].get("/goodwill/budget/me").json()["mandate_source"] == "none"
 
 
