@@ -312,7 +312,7 @@ FRONTDESK_GOODWILL_APPROVAL_HOURS = env_int("FRONTDESK_GOODWILL_APPROVAL_HOURS",
 FRONTDESK_GOODWILL_REMINDER_HOURS = env_int("FRONTDESK_GOODWILL_REMINDER_HOURS", 4)
 FRONTDESK_GOODWILL_LINK_HOURS = env_int("FRONTDESK_GOODWILL_LINK_HOURS", 72)
 FRONTDESK_GOODWILL_HIGH_VALUE_PLANS = [
-    p.strip() for p in env_str("FRONTDESK_GOODWILL_HIGH_VALUE_PLANS", "enterprise").split(",") if p.strip()
+    p.strip() for p in env_str("FRONTDESK_GOODWILL_HIGH_VALUE_PLANS", "Enterprise,Premium").split(",") if p.strip()
 ]
 FRONTDESK_GOODWILL_TICKETS_PER_MONTH = env_int("FRONTDESK_GOODWILL_TICKETS_PER_MONTH", 3)
 # Outbound requests (webhooks…) to private/loopback addresses are refused by the SSRF guard
