@@ -152,3 +152,12 @@ def test_reports_are_for_admins(everyone, ticket, credit, customer):
     assert report["cost"]["by_group"][0]["key"] == "Support"
     assert Mandate.objects.count() == 2  # role + supervisor: untouched
     assert Decimal(report["budgets"][0]["spent"]) >= 0
+
+
+def test_only_admins_revoke(everyone, ticket, credit):
+    granted = everyone["agent"].post("/goodwill/grants", grant_body(ticket, credit, value="30")).json()
+    assert_error(everyone["agent"].post(f"/goodwill/grants/{granted['id']}/revoke", {}), 403, "forbidden")
+    assert everyone["admin"].post(f"/goodwill/grants/{granted['id']}/revoke", {"note": "typo"}).json()["status"] \
+        == "revoked"
+    assert everyone["agent"].get("/goodwill/budget/me").json()["spent_this_month"] == "0.00"
+    assert_error(everyone["admin"].post(f"/goodwill/grants/{granted['id']}/revoke", {}), 409, "not_granted")

@@ -104,3 +104,26 @@ def test_only_one_of_two_tabs_gets_the_last_of_an_agents_budget(ticket, support,
     results, errors = race([call, call], file_database)
     assert errors == []
     assert sorted(g.status for g in results) == [GrantStatus.GRANTED, GrantStatus.PENDING_APPROVAL]
+
+
+def test_two_agents_taking_the_last_voucher_get_one_code_and_one_clear_refusal(support, agent, agent_mandate,
+                                                                               voucher, file_database):
+    from frontdesk.goodwill.models import Grant, Voucher
+    from frontdesk.goodwill.services import PoolExhausted
+
+    peer = agent_create(email="pat@example.com", name="Pat Peer", group_names=["Support"])
+    Voucher.objects.exclude(code="CODE-0").delete()
+    tickets = [
+        ticket_create(subject=f"T{n}", requester=customer_create(name=f"C{n}", emails=[f"c{n}@example.net"]),
+                      body="x", group=support)
+        for n in range(2)
+    ]
+    calls = [
+        lambda who=who, t=t: gesture_grant(ticket=t, agent=who, gesture=voucher, value="10", currency="EUR",
+                                           reason="loyalty")
+        for who, t in zip([agent, peer], tickets, strict=True)
+    ]
+    results, errors = race(calls, file_database)
+    assert [g.code for g in results] == ["CODE-0"]
+    assert [type(e) for e in errors] == [PoolExhausted]
+    assert Grant.objects.count() == 1 and LedgerEntry.objects.count() == 2  # granted + fulfilled, nothing else

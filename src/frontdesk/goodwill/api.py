@@ -320,6 +320,13 @@ def grant_deny(request, grant_id: int, payload: DecisionIn):
     return _grant_out(services.gesture_deny(grant=grant, agent=request.auth, note=payload.note))
 
 
+@router.post("/goodwill/grants/{grant_id}/revoke", response=GrantOut)
+def grant_revoke(request, grant_id: int, payload: DecisionIn):
+    """Administrators: take back a gesture given by mistake (frees the budget it used)."""
+    grant = selectors.grant_get_for_agent(agent=request.auth, grant_id=grant_id)
+    return _grant_out(services.gesture_revoke(grant=grant, agent=request.auth, note=payload.note))
+
+
 @router.get("/goodwill/ledger", response=EntryPage)
 def ledger_list(request, cursor: str | None = None, limit: int = 100):
     rows, next_cursor = id_page(selectors.ledger_for(agent=request.auth), cursor=cursor, limit=max(1, min(limit, 500)))
