@@ -44,6 +44,7 @@ def test_the_panel_shows_refusals(ticket, agent, agent_mandate, credit):
 def test_above_mandate_the_panel_says_it_is_being_approved(ticket, agent, supervisor, credit):
     page = client_for(agent).post(panel_url(ticket), {"gesture": credit.pk, "value": "90", "reason": "outage"})
     assert 'data-goodwill-result="pending"' in page.content.decode()
+    assert "it is being approved and we will confirm it shortly" in page.content.decode()
 
 
 def test_hidden_tickets_are_404_and_light_agents_cannot_grant(ticket, outsider, light, agent_mandate, credit):
@@ -87,3 +88,27 @@ def test_the_timeline_describes_goodwill_events(ticket, agent, agent_mandate, vo
     assert g.status == GrantStatus.FULFILLED
     page = client_for(agent).get(f"/desk/tickets/{ticket.reference}/").content.decode()
     assert "granted Voucher 10 (10.00 EUR)" in page and "voucher CODE-0 handed out" in page
+
+
+def test_admins_import_vouchers_from_a_csv_file(admin, voucher):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(admin)
+    url = f"/admin/goodwill/gesture/{voucher.pk}/vouchers/"
+    assert b"3 unused codes" in client.get(url).content
+    upload = SimpleUploadedFile("codes.csv", b"\xef\xbb\xbfcode\nNEW-A\nNEW-B\nCODE-1\n", content_type="text/csv")
+    assert client.post(url, {"file": upload}).status_code == 302
+    assert voucher.vouchers.filter(grant__isnull=True).count() == 5
+
+
+def test_the_snippet_leaves_unknown_placeholders_alone(ticket, agent, agent_mandate, voucher):
+    from frontdesk.goodwill.snippets import fill_snippet
+
+    voucher.snippet = "Hi {name}: {code} {unknown} {amount:>10} {"
+    voucher.save()
+    g = gesture_grant(ticket=ticket, agent=agent, gesture=voucher, value="10", currency="EUR", reason="loyalty")
+    assert fill_snippet(g) == "Hi {name}: {code} {unknown} {amount:>10} {"  # malformed: kept as written
+    voucher.snippet = "Hi {name}: {code} {unknown} {amount:>10}"
+    voucher.save()
+    g.refresh_from_db()
+    assert fill_snippet(g) == "Hi Maria Lopez: CODE-0 {unknown} {amount:>10}"

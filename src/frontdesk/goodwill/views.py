@@ -60,8 +60,13 @@ def ticket_panel(request: HttpRequest, reference: str):
     except DomainError as exc:
         error = exc.detail
     snippet = fill_snippet(result) if result and result.status != GrantStatus.PENDING_APPROVAL else ""
+    pending = (
+        f"To make up for this we have asked for a {result.gesture.get_kind_display().lower()} "
+        f"({result.value} {result.currency}) for you; it is being approved and we will confirm it shortly."
+        if result and result.status == GrantStatus.PENDING_APPROVAL else ""
+    )
     context = _panel_context(request, ticket, form={} if result else form, error=error, result=result,
-                             result_snippet=snippet)
+                             result_snippet=snippet, pending_snippet=pending)
     # 200 even when refused: htmx swaps only successful answers, and the refusal is the content.
     return render(request, "goodwill/ticket_panel.html", context)
 
