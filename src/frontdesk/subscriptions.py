@@ -14,6 +14,8 @@ from frontdesk.core.tasks import enqueue_on_commit
 SUBSCRIPTIONS: dict[str, list[str]] = {
     "reply": ["frontdesk.mail.tasks.email_reply"],
     "automatic": ["frontdesk.mail.tasks.email_automatic"],
+    "status": ["frontdesk.followups.tasks.on_status_event"],
+    "customer_message": ["frontdesk.followups.tasks.on_customer_message"],
 }
 
 
