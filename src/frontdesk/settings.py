@@ -184,6 +184,7 @@ INSTALLED_APPS = [
     "frontdesk.customers",
     "frontdesk.tickets",
     "frontdesk.notifications",
+    "frontdesk.calendars",
     "frontdesk.followups",
     "frontdesk.mail",
     "frontdesk.portal",

@@ -5,7 +5,7 @@ from .models import CheckIn, FollowUp, FollowupSettings, Ladder, LadderPolicy, R
 
 @admin.register(LadderPolicy)
 class LadderPolicyAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "enabled", "first_reminder_days", "second_reminder_days", "solve_after_days")
+    list_display = ("__str__", "enabled", "first_reminder_days", "second_reminder_days", "solve_after_days", "calendar")
 
 
 @admin.register(Ladder)

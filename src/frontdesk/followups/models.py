@@ -49,7 +49,9 @@ class LadderPolicy(models.Model):
     first_reminder_days = models.PositiveSmallIntegerField(default=2)
     second_reminder_days = models.PositiveSmallIntegerField(default=4)
     solve_after_days = models.PositiveSmallIntegerField(default=7)
-    #CALENDAR_FIELD
+    calendar = models.ForeignKey(
+        "calendars.BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reminder_text = models.TextField(default=DEFAULT_REMINDER_TEXT)
     solve_text = models.TextField(default=DEFAULT_SOLVE_TEXT)
     updated_at = models.DateTimeField(default=timezone.now)
