@@ -79,7 +79,7 @@ def ladder_start_for_event(*, event_id: int) -> Ladder | None:
     event = TicketEvent.objects.filter(pk=event_id, kind=EventKind.STATUS).first()
     if event is None or event.after != Status.PENDING:
         return None
-    ticket = Ticket.objects.select_for_update().select_related("requester", "organization").get(pk=event.ticket_id)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester", "organization").get(pk=event.ticket_id)
     if existing := Ladder.objects.filter(start_event=event).first():
         return existing
     if ticket.status != Status.PENDING or ticket.events.filter(kind=EventKind.STATUS, pk__gt=event.pk).exists():
@@ -133,8 +133,8 @@ def ladder_advance(*, ladder_id: int) -> str:
     ladder = Ladder.objects.filter(pk=ladder_id).first()
     if ladder is None:
         return "skipped: no such ladder"
-    ticket = Ticket.objects.select_for_update().select_related("requester").get(pk=ladder.ticket_id)
-    ladder = Ladder.objects.select_for_update().select_related("policy").get(pk=ladder_id)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester").get(pk=ladder.ticket_id)
+    ladder = Ladder.objects.select_for_update(of=("self",)).select_related("policy").get(pk=ladder_id)
     if ladder.state != LadderState.ACTIVE or ladder.step >= len(ladder.steps):
         return "skipped: ended"
     if reason := _stop_reason(ticket, ladder):

@@ -55,7 +55,7 @@ def customer_wrote_since(ticket: Ticket, message_id: int) -> bool:
 
 
 def _locked_ticket(ticket_id: int) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("requester", "group").get(pk=ticket_id)
+    return Ticket.objects.select_for_update(of=("self",)).select_related("requester", "group").get(pk=ticket_id)
 
 
 def _ticket_url(ticket: Ticket) -> str:
@@ -148,7 +148,7 @@ def _locked_for_change(follow_up: FollowUp, agent: Agent) -> tuple[Ticket, Follo
     if not agent.is_active:
         raise Forbidden("This agent account is deactivated.")
     ticket = _locked_ticket(follow_up.ticket_id)
-    follow_up = FollowUp.objects.select_for_update().select_related("owner").get(pk=follow_up.pk)
+    follow_up = FollowUp.objects.select_for_update(of=("self",)).select_related("owner").get(pk=follow_up.pk)
     if not (agent.is_admin or agent.pk in (follow_up.owner_id, follow_up.created_by_id)):
         raise Forbidden("Only its owner, its creator or an administrator can change this follow-up.")
     return ticket, follow_up
@@ -217,7 +217,7 @@ def followup_fire(*, follow_up_id: int) -> str:
     if follow_up is None:
         return "skipped: no such follow-up"
     ticket = _locked_ticket(follow_up.ticket_id)
-    follow_up = FollowUp.objects.select_for_update().select_related("owner").get(pk=follow_up_id)
+    follow_up = FollowUp.objects.select_for_update(of=("self",)).select_related("owner").get(pk=follow_up_id)
     if follow_up.state != FollowUpState.SCHEDULED:
         return f"skipped: {follow_up.state}"
     now = timezone.now()
@@ -337,7 +337,7 @@ def ticket_unsnooze(*, ticket: Ticket, agent: Agent) -> None:
 def snooze_wake_if_due(*, ticket_id: int) -> str:
     """The snooze's time is up (run by the clock's task): the ticket is back in the inbox and
     its assignee is told. Safe to run twice; a snooze moved later waits for its new time."""
-    ticket = Ticket.objects.select_for_update().select_related("assignee").filter(pk=ticket_id).first()
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("assignee").filter(pk=ticket_id).first()
     snooze = Snooze.objects.select_for_update().filter(ticket_id=ticket_id).first() if ticket else None
     if snooze is None:
         return "skipped: not snoozed"
@@ -370,7 +370,7 @@ def customer_wrote(*, event_id: int) -> dict:
     if snooze is not None:
         _wake(ticket, snooze, actor=event.actor_customer or APP_ACTOR, by="customer")
         done["woken"] = 1
-    sends = FollowUp.objects.select_for_update().select_related("owner").filter(
+    sends = FollowUp.objects.select_for_update(of=("self",)).select_related("owner").filter(
         ticket=ticket, kind=FollowUpKind.SCHEDULED_SEND, state=FollowUpState.SCHEDULED,
         cancel_if_customer_writes=True, seen_message_id__lt=message_id,
     )
@@ -403,7 +403,7 @@ def solved_for_event(*, event_id: int) -> CheckIn | None:
     event = TicketEvent.objects.filter(pk=event_id, kind=EventKind.STATUS).first()
     if event is None or event.after != Status.SOLVED:
         return None
-    ticket = Ticket.objects.select_for_update().select_related("requester", "organization").get(pk=event.ticket_id)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester", "organization").get(pk=event.ticket_id)
     if ticket.status != Status.SOLVED or ticket.events.filter(kind=EventKind.STATUS, pk__gt=event.pk).exists():
         return None
     hours = close_solved_after_hours()
