@@ -28,7 +28,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december"]
-_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MONTH = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _NUMBER = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "a couple of": 2, "a few": 3}
 _AT = r"(?:\s+at\s+(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>am|pm)?)?"
 
@@ -82,7 +82,7 @@ def _resolve(kind: str, match: re.Match, local: datetime, tz: tzinfo) -> datetim
     today = local.date()
     if kind == "iso" or kind in ("day_month", "month_day"):
         year = int(match.group("y")) if match.group("y") else None
-        month = int(match.group("m")) if kind == "iso" else _month(match.group(1))
+        month = int(match.group("m")) if kind == "iso" else _month(match.group("mon"))
         try:
             day = date(year or today.year, month, int(match.group("d")))
         except ValueError:
