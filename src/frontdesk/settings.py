@@ -188,6 +188,7 @@ INSTALLED_APPS = [
     "frontdesk.notifications",
     "frontdesk.calendars",
     "frontdesk.goodwill",
+    "frontdesk.followups",
     "frontdesk.mail",
     "frontdesk.portal",
     "frontdesk.desk",

@@ -12,8 +12,10 @@ from django.utils.module_loading import import_string
 from frontdesk.core.tasks import enqueue_on_commit
 
 SUBSCRIPTIONS: dict[str, list[str]] = {
-    "reply": ["frontdesk.mail.tasks.email_reply"],
+    "reply": ["frontdesk.mail.tasks.email_reply", "frontdesk.followups.tasks.on_agent_reply"],
     "automatic": ["frontdesk.mail.tasks.email_automatic"],
+    "status": ["frontdesk.followups.tasks.on_status_event"],
+    "customer_message": ["frontdesk.followups.tasks.on_customer_message"],
 }
 
 

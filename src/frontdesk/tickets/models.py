@@ -230,6 +230,11 @@ class EventKind(models.TextChoices):
     CCS = "ccs", "CCs changed"
     AUTOMATIC = "automatic", "Automatic message to the customer"
     GOODWILL = "goodwill", "Goodwill gesture"
+    LADDER = "ladder", "Waiting-on-customer ladder step"
+    RESOLUTION = "resolution", "How the ticket was solved"
+    AGENT_FOLLOW_UP = "agent_follow_up", "Agent follow-up"
+    SNOOZE = "snooze", "Snoozed or woken"
+    CHECK_IN = "check_in", "Post-solve check-in"
 
 
 class TicketEvent(models.Model):
