@@ -229,6 +229,8 @@ class EventKind(models.TextChoices):
     DELIVERY = "delivery", "Delivery of a message to the customer changed"
     CCS = "ccs", "CCs changed"
     AUTOMATIC = "automatic", "Automatic message to the customer"
+    SURVEY = "survey", "Satisfaction survey sent"
+    SATISFACTION = "satisfaction", "Satisfaction rating"
 
 
 class TicketEvent(models.Model):
