@@ -15,4 +15,10 @@ DUE_WORK = [
         task="frontdesk.mail.tasks.poll_mailbox",
         id_kwarg="mailbox_id",
     ),
+    DueWork(
+        model="csat.Survey",
+        due_field="send_at",
+        task="frontdesk.csat.tasks.survey_send",
+        id_kwarg="survey_id",
+    ),
 ]

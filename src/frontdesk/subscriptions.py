@@ -14,6 +14,8 @@ from frontdesk.core.tasks import enqueue_on_commit
 SUBSCRIPTIONS: dict[str, list[str]] = {
     "reply": ["frontdesk.mail.tasks.email_reply"],
     "automatic": ["frontdesk.mail.tasks.email_automatic"],
+    "status": ["frontdesk.csat.tasks.survey_schedule_after_solve"],
+    "survey": ["frontdesk.mail.tasks.email_survey"],
 }
 
 

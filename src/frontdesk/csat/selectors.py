@@ -1,0 +1,172 @@
+"""Reads of the satisfaction app, shared by the pages and the API.
+
+Who sees ratings: every active agent sees the ratings of the tickets they can see
+(``tickets_visible_to``: an administrator all of them); reports are built from that same set,
+so an agent's numbers and comments never reveal a ticket hidden from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+from django.utils import timezone
+
+from frontdesk.accounts.models import Agent
+from frontdesk.core.errors import Forbidden, InvalidInput
+from frontdesk.tickets.models import Ticket
+from frontdesk.tickets.selectors import tickets_visible_to
+
+from .models import CsatSettings, Rating, Score
+
+PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+DEFAULT_REPORT_DAYS = 30
+MAX_COMMENTS = 100
+
+
+def csat_settings() -> CsatSettings:
+    """The settings row, created with the defaults on first use."""
+    row, _ = CsatSettings.objects.get_or_create(pk=1)
+    return row
+
+
+def rating_for_ticket(*, ticket: Ticket) -> Rating | None:
+    """The ticket's rating. The caller has already checked the reader may see the ticket."""
+    return Rating.objects.filter(ticket=ticket).first()
+
+
+def ratings_visible_to(*, agent: Agent) -> QuerySet[Rating]:
+    if not agent.is_active:
+        raise Forbidden("This agent account is deactivated.")
+    if agent.is_admin:
+        return Rating.objects.all()
+    return Rating.objects.filter(ticket__in=tickets_visible_to(agent=agent).values("pk"))
+
+
+def ratings_of_customer(*, agent: Agent, customer_id: int, limit: int = 10) -> list[Rating]:
+    """A customer's latest ratings, of tickets ``agent`` may see."""
+    return list(
+        ratings_visible_to(agent=agent).filter(customer_id=customer_id)
+        .select_related("ticket", "agent").order_by("-rated_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    first_day: date
+    last_day: date
+    since: datetime  # first_day's start
+    until: datetime  # the end of last_day (exclusive)
+    period: str = "week"
+    group_id: int | None = None
+    agent_id: int | None = None
+    plan: str | None = None
+    channel: str | None = None
+
+
+def report_filter(
+    *, since: date | None = None, until: date | None = None, period: str = "week",
+    group_id: int | None = None, agent_id: int | None = None, plan: str | None = None, channel: str | None = None,
+) -> ReportFilter:
+    """Dates are whole days (``until`` included) in the server's time zone; default: the
+    last 30 days."""
+    if period not in PERIODS:
+        raise InvalidInput(f"period must be one of {', '.join(PERIODS)}.", code="invalid_period")
+    today = timezone.localdate()
+    until = until or today
+    since = since or until - timedelta(days=DEFAULT_REPORT_DAYS - 1)
+    if since > until:
+        raise InvalidInput("since must not be after until.", code="invalid_range")
+    zone = timezone.get_current_timezone()
+    return ReportFilter(
+        first_day=since, last_day=until,
+        since=datetime.combine(since, time.min, tzinfo=zone),
+        until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=zone),
+        period=period, group_id=group_id, agent_id=agent_id, plan=plan or None, channel=channel or None,
+    )
+
+
+@dataclass
+class Tally:
+    key: str | int | None
+    label: str
+    good: int = 0
+    bad: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.good + self.bad
+
+    @property
+    def score(self) -> float | None:
+        """CSAT: good / (good + bad), as a percentage with one decimal; None without ratings."""
+        return round(100 * self.good / self.total, 1) if self.total else None
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "label": self.label, "good": self.good, "bad": self.bad,
+                "total": self.total, "score": self.score}
+
+
+@dataclass
+class Report:
+    filter: ReportFilter
+    overall: Tally
+    by_period: list[Tally] = field(default_factory=list)
+    by_group: list[Tally] = field(default_factory=list)
+    by_agent: list[Tally] = field(default_factory=list)
+    by_plan: list[Tally] = field(default_factory=list)
+    by_channel: list[Tally] = field(default_factory=list)
+    comments: list[Rating] = field(default_factory=list)
+
+
+_COUNTS = {"good": Count("id", filter=Q(score=Score.GOOD)), "bad": Count("id", filter=Q(score=Score.BAD))}
+
+
+def _tallies(ratings: QuerySet[Rating], column: str, label_column: str | None = None) -> list[Tally]:
+    columns = [column] + ([label_column] if label_column else [])
+    rows = ratings.values(*columns).annotate(**_COUNTS).order_by(*columns)
+    tallies = []
+    for row in rows:
+        key = row[column]
+        label = row[label_column] if label_column and row[label_column] else (str(key) if key else "—")
+        tallies.append(Tally(key=key, label=label, good=row["good"], bad=row["bad"]))
+    return sorted(tallies, key=lambda t: (-t.total, t.label))
+
+
+def csat_report(*, agent: Agent, report: ReportFilter) -> Report:
+    """CSAT over the ratings ``agent`` may see, rated within the filter's days, broken down by
+    period, group, agent, plan and channel, with the latest comments."""
+    ratings = ratings_visible_to(agent=agent).filter(rated_at__gte=report.since, rated_at__lt=report.until)
+    if report.group_id is not None:
+        ratings = ratings.filter(group_id=report.group_id)
+    if report.agent_id is not None:
+        ratings = ratings.filter(agent_id=report.agent_id)
+    if report.plan is not None:
+        ratings = ratings.filter(plan=report.plan)
+    if report.channel is not None:
+        ratings = ratings.filter(channel=report.channel)
+    totals = ratings.aggregate(**_COUNTS)
+    trunc = PERIODS[report.period]
+    periods = (
+        ratings.annotate(bucket=trunc("rated_at", tzinfo=timezone.get_current_timezone()))
+        .values("bucket").annotate(**_COUNTS).order_by("bucket")
+    )
+    return Report(
+        filter=report,
+        overall=Tally(key=None, label="All", good=totals["good"], bad=totals["bad"]),
+        by_period=[
+            Tally(key=row["bucket"].date().isoformat(), label=row["bucket"].date().isoformat(),
+                  good=row["good"], bad=row["bad"])
+            for row in periods
+        ],
+        by_group=_tallies(ratings, "group_id", "group__name"),
+        by_agent=_tallies(ratings, "agent_id", "agent__name"),
+        by_plan=_tallies(ratings, "plan"),
+        by_channel=_tallies(ratings, "channel"),
+        comments=list(
+            ratings.exclude(comment="").select_related("ticket", "agent", "group", "customer")
+            .order_by("-rated_at", "-id")[:MAX_COMMENTS]
+        ),
+    )
