@@ -228,7 +228,7 @@ def rating_record(
     if score not in Score.values:
         raise InvalidInput("A rating is good or bad.", code="invalid_rating")
     cleaned = None if comment is None else clean_comment(comment)
-    ticket = Ticket.objects.select_for_update().select_related("requester__organization").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester__organization").get(pk=ticket.pk)
     if customer.pk != ticket.requester_id:
         raise Forbidden("Only the requester can rate this ticket.", code="not_a_participant")
     if ticket.status not in RATABLE:
