@@ -18,6 +18,8 @@ from django.utils import timezone
 from frontdesk.accounts.models import Agent
 from frontdesk.accounts.services import agent_create, group_get_or_create, token_create
 from frontdesk.customers.models import Customer
+from frontdesk.csat.models import RatedVia
+from frontdesk.csat.services import rating_record
 from frontdesk.customers.services import customer_create, organization_create
 from frontdesk.mail.models import Inbox
 from frontdesk.tickets import services as tickets
@@ -153,6 +155,19 @@ def _ensure_tickets(agents: dict[str, Agent], customers: list[Customer]) -> None
         Ticket.objects.filter(pk=ticket.pk).update(created_at=moved)
 
 
+# Satisfaction ratings (frontdesk.csat) on the demo's solved and closed tickets.
+RATINGS = {
+    "How do I change my delivery address?": ("good", "Quick and friendly, thank you!"),
+    "Cancel my subscription": ("bad", "It took three emails to get this done."),
+}
+
+
+def _ensure_ratings(customers: list[Customer]) -> None:
+    for ticket in Ticket.objects.filter(requester__in=customers, subject__in=RATINGS, rating__isnull=True):
+        score, comment = RATINGS[ticket.subject]
+        rating_record(ticket=ticket, customer=ticket.requester, score=score, comment=comment, via=RatedVia.EMAIL)
+
+
 def _ensure_inbox(agents: dict[str, Agent]) -> None:
     """The default inbox: mail to any address at the demo's SMTP listener lands here."""
     if not Inbox.objects.filter(is_default=True).exists():
@@ -170,6 +185,7 @@ def load_demo() -> dict:
     agents = _ensure_agents(logins)
     customers = _ensure_customers()
     _ensure_tickets(agents, customers)
+    _ensure_ratings(customers)
     _ensure_inbox(agents)
     if "api_token" not in logins:
         logins["api_token"] = token_create(agent=agents["admin@demo.frontdesk.test"], name="demo")
