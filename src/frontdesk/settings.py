@@ -289,6 +289,10 @@ FRONTDESK_SCHEDULER_INTERVAL = env_int("FRONTDESK_SCHEDULER_INTERVAL", 5)
 # listener stay responsive while a backlog is worked off; 0 keeps the normal priority.
 FRONTDESK_WORKER_NICE = env_int("FRONTDESK_WORKER_NICE", 5)
 FRONTDESK_TASK_MAX_ATTEMPTS = env_int("FRONTDESK_TASK_MAX_ATTEMPTS", 6)
+# Workers beat every FRONTDESK_WORKER_HEARTBEAT seconds; a task still running after its worker
+# has been silent for FRONTDESK_WORKER_DEAD_AFTER seconds is handed back to the queue.
+FRONTDESK_WORKER_HEARTBEAT = env_int("FRONTDESK_WORKER_HEARTBEAT", 5)
+FRONTDESK_WORKER_DEAD_AFTER = env_int("FRONTDESK_WORKER_DEAD_AFTER", 60)
 FRONTDESK_WEB_WORKERS = env_int("FRONTDESK_WEB_WORKERS", 2)
 
 # Inbound SMTP listener (`frontdesk smtp`). Oversized messages and headers get 552, recipients
