@@ -18,6 +18,7 @@ from frontdesk.accounts.services import token_authenticate
 from frontdesk.core.errors import DomainError
 from frontdesk.csat.api import router as csat_router
 from frontdesk.customers.api import router as customers_router
+from frontdesk.followups.api import router as followups_router
 from frontdesk.mail.api import router as mail_router
 from frontdesk.tickets.api import router as tickets_router
 
@@ -147,4 +148,5 @@ api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
 api.add_router("/", tickets_router)
 api.add_router("/", mail_router)
+api.add_router("/", followups_router)
 api.add_router("/", csat_router)

@@ -178,6 +178,37 @@ def _ensure_inbox(agents: dict[str, Agent]) -> None:
         )
 
 
+def _ensure_followups(agents: dict[str, Agent], customers: list[Customer]) -> None:
+    """Follow-ups demo: a Premium ladder override, a reminder and a scheduled reply, a snoozed
+    ticket, check-ins for Premium. Once (the settings row marks it done)."""
+    from frontdesk.followups import config as followup_config
+    from frontdesk.followups import services as followups
+    from frontdesk.followups.models import FollowUpKind, LadderPolicy, LadderScope
+
+    admin = agents["admin@demo.frontdesk.test"]
+    if LadderPolicy.objects.filter(scope=LadderScope.PLAN, plan="Premium").exists():
+        return
+    followup_config.ladder_policy_save(agent=admin, scope=LadderScope.PLAN, plan="Premium", first_reminder_days=1,
+                                       second_reminder_days=3, solve_after_days=5)
+    followup_config.followup_settings_update(agent=admin, check_in_enabled=True, check_in_days=3,
+                                             check_in_plans=["Premium"])
+    now = timezone.now()
+    by_subject = {t.subject: t for t in Ticket.objects.filter(requester__in=customers)}
+    tara, sam = agents["tara@demo.frontdesk.test"], agents["sam@demo.frontdesk.test"]
+    if repair := by_subject.get("Repair status for my tablet"):
+        followups.followup_create(ticket=repair, created_by=tara, due_at=now + timedelta(days=2),
+                                  note="Check the depot finished the screen replacement")
+        followups.followup_create(ticket=repair, created_by=tara, due_at=now + timedelta(days=3),
+                                  kind=FollowUpKind.SCHEDULED_SEND,
+                                  body="Good news: your tablet is repaired and on its way back to you.")
+    if crash := by_subject.get("App crashes when I upload a photo"):
+        followups.followup_create(ticket=crash, created_by=tara, due_at=now + timedelta(minutes=2),
+                                  note="Ask engineering about ENG-412")
+    if reset := by_subject.get("Password reset email never arrives"):
+        followups.ticket_snooze(ticket=reset, agent=sam, until=now + timedelta(hours=4),
+                                note="waiting for the mail provider's answer")
+
+
 @transaction.atomic
 def load_demo() -> dict:
     """Create the demo (once) and return the logins, including a fresh API token."""
@@ -187,6 +218,7 @@ def load_demo() -> dict:
     _ensure_tickets(agents, customers)
     _ensure_ratings(customers)
     _ensure_inbox(agents)
+    _ensure_followups(agents, customers)
     if "api_token" not in logins:
         logins["api_token"] = token_create(agent=agents["admin@demo.frontdesk.test"], name="demo")
     _save_logins(logins)

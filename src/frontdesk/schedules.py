@@ -6,7 +6,8 @@ DUE_WORK = [
     DueWork(
         model="tickets.Ticket",
         due_field="auto_close_at",
-        task="frontdesk.tickets.tasks.ticket_auto_close",
+        # followups' task: the same service, with the period of its settings row.
+        task="frontdesk.followups.tasks.ticket_auto_close",
         id_kwarg="ticket_id",
     ),
     DueWork(
@@ -15,6 +16,14 @@ DUE_WORK = [
         task="frontdesk.mail.tasks.poll_mailbox",
         id_kwarg="mailbox_id",
     ),
+    DueWork(model="followups.Ladder", due_field="next_step_at",
+            task="frontdesk.followups.tasks.ladder_step", id_kwarg="ladder_id"),
+    DueWork(model="followups.FollowUp", due_field="fire_at",
+            task="frontdesk.followups.tasks.follow_up_due", id_kwarg="follow_up_id"),
+    DueWork(model="followups.Snooze", due_field="wake_at",
+            task="frontdesk.followups.tasks.snooze_wake", id_kwarg="ticket_id"),
+    DueWork(model="followups.CheckIn", due_field="send_at",
+            task="frontdesk.followups.tasks.check_in_due", id_kwarg="check_in_id"),
     DueWork(
         model="csat.Survey",
         due_field="send_at",

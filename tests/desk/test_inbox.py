@@ -73,7 +73,7 @@ def test_it_shows_each_built_in_view(desk, board, path, expected):
 def test_it_counts_each_view(desk, board):
     assert counts(desk.get("/desk/")) == {
         "mine": "3", "unassigned": "2", "my-groups": "4", "all-open": "3", "pending": "1",
-        "on-hold": "1", "solved": "1",
+        "on-hold": "1", "solved": "1", "snoozed": "0",
     }
 
 

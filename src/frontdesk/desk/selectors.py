@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 
 from frontdesk.accounts.models import Agent, Group, Role
 from frontdesk.customers.models import ContactKind, ContactPoint, Customer, Organization
+from frontdesk.followups.selectors import snoozed_condition
 from frontdesk.tickets.models import Channel, Priority, Status, Ticket
 from frontdesk.tickets.selectors import (
     TicketFilters,
@@ -57,6 +58,7 @@ BUILTIN_VIEWS = [
     InboxView("pending", "Pending", {"status": [Status.PENDING]}),
     InboxView("on-hold", "On hold", {"status": [Status.ON_HOLD]}),
     InboxView("solved", "Solved", {"status": [Status.SOLVED]}),
+    InboxView("snoozed", "Snoozed", {"snoozed": ["only"]}),
 ]
 BUILTIN_SLUGS = {view.slug for view in BUILTIN_VIEWS}
 
@@ -155,6 +157,12 @@ def filters_from_params(*, agent: Agent, params: dict[str, list[str]]) -> Ticket
     fields["created_before"] = _day(_one(params, "created_to"), "Created to", end=True)
     fields["updated_after"] = _day(_one(params, "updated_from"), "Updated from")
     fields["updated_before"] = _day(_one(params, "updated_to"), "Updated to", end=True)
+    # Snoozed tickets (followups) stay out of every view unless it asks for them.
+    snoozed = _one(params, "snoozed")
+    if snoozed not in ("", "only", "any"):
+        raise BadFilter("snoozed is only or any.")
+    if snoozed != "any":
+        fields["condition"] = snoozed_condition(snoozed=snoozed == "only")
     return TicketFilters(**fields)
 
 

@@ -19,7 +19,7 @@ from .selectors import BUILTIN_SLUGS, BadFilter, counts_forget, filters_from_par
 
 FILTER_PARAMS = (
     "status", "priority", "channel", "group", "assignee", "tag", "customer", "organization",
-    "created_from", "created_to", "updated_from", "updated_to",
+    "created_from", "created_to", "updated_from", "updated_to", "snoozed",
 )
 MAX_SAVED_VIEWS = 50
 MAX_BULK = 100

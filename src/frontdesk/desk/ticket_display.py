@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from frontdesk.accounts.models import Agent
 from frontdesk.core.text import URL_SCHEMES, text_to_html
+from frontdesk.desk.followup_display import FOLLOWUP_EVENT_KINDS, describe_followup_event
 from frontdesk.mail.quotes import visible_text
 from frontdesk.tickets.models import EventKind, Message, Priority, Status, TicketEvent
 
@@ -134,6 +135,8 @@ def describe(event: TicketEvent, *, agent_names: dict[str, str]) -> str:
         return f"merged this ticket into {(after or {}).get('reference', '?')}"
     if kind == EventKind.FOLLOW_UP:
         return f"opened follow-up ticket {(after or {}).get('reference', '?')}"
+    if kind in FOLLOWUP_EVENT_KINDS:
+        return describe_followup_event(event)
     if kind == EventKind.DELIVERY and isinstance(after, dict):
         to = ", ".join(after.get("to") or [])
         error = f": {after['error']}" if after.get("error") else ""

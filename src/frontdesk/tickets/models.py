@@ -229,6 +229,11 @@ class EventKind(models.TextChoices):
     DELIVERY = "delivery", "Delivery of a message to the customer changed"
     CCS = "ccs", "CCs changed"
     AUTOMATIC = "automatic", "Automatic message to the customer"
+    LADDER = "ladder", "Waiting-on-customer ladder step"
+    RESOLUTION = "resolution", "How the ticket was solved"
+    AGENT_FOLLOW_UP = "agent_follow_up", "Agent follow-up"
+    SNOOZE = "snooze", "Snoozed or woken"
+    CHECK_IN = "check_in", "Post-solve check-in"
     SURVEY = "survey", "Satisfaction survey sent"
     SATISFACTION = "satisfaction", "Satisfaction rating"
 

@@ -157,6 +157,9 @@ class TicketFilters:
     created_before: datetime | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
+    # A condition from an app above tickets (the workspace hides snoozed tickets with one),
+    # so tickets need not know that app.
+    condition: Q | None = None
 
 
 # A tag on more tickets than this (or than 1 in TAG_DENSE_SHARE of all) is "common".
@@ -216,6 +219,8 @@ def apply_filters(tickets: QuerySet[Ticket], filters: TicketFilters) -> QuerySet
         conditions &= Q(updated_at__gte=filters.updated_after)
     if filters.updated_before:
         conditions &= Q(updated_at__lt=filters.updated_before)
+    if filters.condition is not None:
+        conditions &= filters.condition
     return tickets.filter(conditions)
 
 

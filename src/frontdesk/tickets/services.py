@@ -682,18 +682,35 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
 
 
 @transaction.atomic
-def ticket_close_if_due(*, ticket_id: int) -> str:
+def ticket_close_if_due(*, ticket_id: int, close_after_hours: int | None = None) -> str:
     """Close a solved ticket whose waiting period has passed (run by the scheduler's task).
-    Safe to run twice and after a reopen: it only acts on a ticket still solved long enough."""
+    Safe to run twice and after a reopen: it only acts on a ticket still solved long enough.
+    ``close_after_hours`` overrides ``FRONTDESK_CLOSE_SOLVED_AFTER_HOURS`` (a settings row of
+    the followups app)."""
     ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
     if ticket is None:
         raise NotFound("No such ticket.")
     if ticket.status != Status.SOLVED or ticket.solved_at is None:
         return "skipped: not solved"
-    due = ticket.solved_at + timedelta(hours=settings.FRONTDESK_CLOSE_SOLVED_AFTER_HOURS)
+    hours = settings.FRONTDESK_CLOSE_SOLVED_AFTER_HOURS if close_after_hours is None else close_after_hours
+    due = ticket.solved_at + timedelta(hours=hours)
     if due > timezone.now():
         # Claimed early (the period was lengthened since): wait for the new due time.
         Ticket.objects.filter(pk=ticket.pk).update(auto_close_at=due)
         return "skipped: not yet due"
     _change_status(ticket, status=Status.CLOSED, actor="scheduler")
     return "closed"
+
+
+@transaction.atomic
+def ticket_reschedule_auto_close(*, ticket_id: int, close_after_hours: int) -> Ticket | None:
+    """Let a solved ticket close ``close_after_hours`` after it was solved, instead of the
+    environment's default period (the followups settings row). Nothing for other statuses."""
+    ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
+    if ticket is None or ticket.status != Status.SOLVED or ticket.solved_at is None:
+        return None
+    due = ticket.solved_at + timedelta(hours=close_after_hours)
+    if ticket.auto_close_at != due:
+        Ticket.objects.filter(pk=ticket.pk).update(auto_close_at=due)
+        ticket.auto_close_at = due
+    return ticket

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0003_group_lead'),
         ('customers', '0002_contactpoint_undeliverable_since'),
-        ('tickets', '0006_satisfaction_event_kinds'),
+        ('tickets', '0007_satisfaction_event_kinds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
