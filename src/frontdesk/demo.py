@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from frontdesk.accounts.models import Agent
 from frontdesk.accounts.services import agent_create, group_get_or_create, token_create
-from frontdesk.customers.models import Customer
 from frontdesk.csat.models import RatedVia
 from frontdesk.csat.services import rating_record
+from frontdesk.customers.models import Customer
 from frontdesk.customers.services import customer_create, organization_create
 from frontdesk.mail.models import Inbox
 from frontdesk.tickets import services as tickets
