@@ -87,3 +87,18 @@ def test_it_reaches_the_outbox_through_the_clock_and_the_worker(ticket, agent, f
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["Auto-Submitted"] == "auto-generated"
     assert len(LINK.findall(message.get_body(("plain",)).get_content())) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_hands_a_bad_rating_to_followups_for_the_group_lead(ticket, agent, admin, customer, support):
+    from frontdesk.csat.services import rating_record
+    from frontdesk.followups.models import FollowUp
+
+    support.lead = admin
+    support.save()
+    ticket_set_status(ticket=ticket, actor=agent, status=Status.SOLVED)
+    rating_record(ticket=ticket, customer=customer, score="bad", comment="Nobody called back")
+    run_tasks()  # the satisfaction subscription: followups' followup_after_bad_rating
+
+    follow_up = FollowUp.objects.get(ticket=ticket)
+    assert follow_up.owner == admin and "Nobody called back" in follow_up.note
