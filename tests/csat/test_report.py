@@ -57,7 +57,7 @@ def test_it_reports_csat_by_period_group_agent_plan_and_channel(ratings, admin, 
     assert by_key(report["by_group"]) == {"Support": (3, 1, 75.0), "Billing": (1, 1, 50.0)}
     assert by_key(report["by_agent"]) == {"Sam Support": (3, 1, 75.0), "Olga Outsider": (1, 1, 50.0)}
     assert by_key(report["by_plan"]) == {"gold": (2, 1, 66.7), "—": (2, 1, 66.7)}
-    assert by_key(report["by_channel"]) == {"web": (3, 2, 60.0), "email": (1, 0, 100.0)}
+    assert by_key(report["by_channel"]) == {"Web form": (3, 2, 60.0), "Email": (1, 0, 100.0)}
     assert [c["comment"] for c in report["comments"]] == ["Billing secret", "Slow <b>reply</b>", "Thank you"]
     assert (report["since"], report["until"], report["period"]) == ("2026-03-01", "2026-03-31", "week")
 

@@ -96,6 +96,12 @@ def test_a_solved_ticket_gets_a_survey_and_the_good_rating_shows_on_the_ticket(
         expect(page.locator("#ticket-timeline")).to_contain_text(
             "Maria Lopez rated the support Good: “Sam fixed it within the hour.”")
 
+        # -- And in the report, reached from the workspace's navigation. -----------------------
+        page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Satisfaction").click()
+        expect(page.get_by_test_id("csat-score")).to_have_text("100.0 %")
+        expect(page.locator(".csat-comments")).to_contain_text("Sam fixed it within the hour.")
+        screenshot(page, "csat-report")
+
     assert page_problems == [], "\n".join(page_problems)
     assert page_problems.csp_violations(page) == []
     assert page_problems.csp_violations(customer) == []

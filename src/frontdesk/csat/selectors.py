@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from frontdesk.accounts.models import Agent
 from frontdesk.core.errors import Forbidden, InvalidInput
-from frontdesk.tickets.models import Ticket
+from frontdesk.tickets.models import Channel, Ticket
 from frontdesk.tickets.selectors import tickets_visible_to
 
 from .models import CsatSettings, Rating, Score
@@ -135,6 +135,13 @@ def _tallies(ratings: QuerySet[Rating], column: str, label_column: str | None = 
     return sorted(tallies, key=lambda t: (-t.total, t.label))
 
 
+def _channel_label(value: str) -> str:
+    try:
+        return str(Channel(value).label)
+    except ValueError:
+        return value
+
+
 def csat_report(*, agent: Agent, report: ReportFilter) -> Report:
     """CSAT over the ratings ``agent`` may see, rated within the filter's days, broken down by
     period, group, agent, plan and channel, with the latest comments."""
@@ -164,7 +171,8 @@ def csat_report(*, agent: Agent, report: ReportFilter) -> Report:
         by_group=_tallies(ratings, "group_id", "group__name"),
         by_agent=_tallies(ratings, "agent_id", "agent__name"),
         by_plan=_tallies(ratings, "plan"),
-        by_channel=_tallies(ratings, "channel"),
+        by_channel=[Tally(key=t.key, label=_channel_label(t.key), good=t.good, bad=t.bad)
+                    for t in _tallies(ratings, "channel")],
         comments=list(
             ratings.exclude(comment="").select_related("ticket", "agent", "group", "customer")
             .order_by("-rated_at", "-id")[:MAX_COMMENTS]

@@ -59,7 +59,7 @@ def csat_report_page(request):
         form.add_error(None, exc.detail)
         report = csat_report(agent=request.user, report=report_filter())
     return render(request, "desk/csat/report.html", {
-        "desk_section": "reports", "form": form, "report": report, "bars": _chart(report.by_period),
+        "desk_section": "csat", "form": form, "report": report, "bars": _chart(report.by_period),
         "chart_width": max(len(report.by_period), 1) * 24 + 8, "chart_height": CHART_HEIGHT,
         "breakdowns": [("Group", report.by_group), ("Agent", report.by_agent), ("Plan", report.by_plan),
                        ("Channel", report.by_channel)],
@@ -103,5 +103,5 @@ def csat_settings_page(request):
             "enabled": row.enabled, "delay_minutes": row.delay_minutes,
             "after_automatic_solve": row.after_automatic_solve, "excluded_channels": row.excluded_channels,
         })
-    return render(request, "desk/csat/settings.html", {"desk_section": "reports", "form": form},
+    return render(request, "desk/csat/settings.html", {"desk_section": "csat", "form": form},
                   status=400 if form.is_bound else 200)
