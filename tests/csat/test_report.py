@@ -163,3 +163,15 @@ def test_it_refuses_deactivated_agents(agent, api_as):
     agent.is_active = False
     agent.save()
     assert client.get("/csat/report").status_code in (401, 403)
+
+
+def test_it_counts_days_in_the_servers_time_zone(agent, support, customer, admin, api_as, settings):
+    settings.TIME_ZONE = "Europe/Madrid"  # UTC+1 in March: 23:30 UTC is already the next day
+    late = T0.replace(hour=23, minute=30)
+    rate(requester=customer, group=support, assignee=agent, score="good", when=late)
+    rate(requester=customer, group=support, assignee=agent, score="bad", when=late - timedelta(hours=2))
+
+    with time_machine.travel(T0 + timedelta(days=5), tick=False):
+        days = api_as(admin).get("/csat/report", period="day", since="2026-03-01").json()["by_period"]
+
+    assert by_key(days) == {"2026-03-02": (0, 1, 0.0), "2026-03-03": (1, 0, 100.0)}

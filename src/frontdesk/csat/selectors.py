@@ -8,20 +8,21 @@ so an agent's numbers and comments never reveal a ticket hidden from them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from django.db import connections
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
 
-from frontdesk.accounts.models import Agent
+from frontdesk.accounts.models import Agent, Group
 from frontdesk.core.errors import Forbidden, InvalidInput
 from frontdesk.tickets.models import Channel, Ticket
 from frontdesk.tickets.selectors import tickets_visible_to
 
 from .models import CsatSettings, Rating, Score
 
-PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+PERIODS = ("day", "week", "month")
 DEFAULT_REPORT_DAYS = 30
 MAX_COMMENTS = 100
 
@@ -124,15 +125,29 @@ class Report:
 _COUNTS = {"good": Count("id", filter=Q(score=Score.GOOD)), "bad": Count("id", filter=Q(score=Score.BAD))}
 
 
-def _tallies(ratings: QuerySet[Rating], column: str, label_column: str | None = None) -> list[Tally]:
-    columns = [column] + ([label_column] if label_column else [])
-    rows = ratings.values(*columns).annotate(**_COUNTS).order_by(*columns)
-    tallies = []
-    for row in rows:
-        key = row[column]
-        label = row[label_column] if label_column and row[label_column] else (str(key) if key else "—")
-        tallies.append(Tally(key=key, label=label, good=row["good"], bad=row["bad"]))
-    return sorted(tallies, key=lambda t: (-t.total, t.label))
+def _period_start(day: date, period: str) -> date:
+    if period == "week":
+        return day - timedelta(days=day.weekday())  # weeks start on Monday (ISO 8601)
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _add(tallies: dict, key, good: int, bad: int) -> None:
+    tally = tallies.setdefault(key, Tally(key=key, label=""))
+    tally.good += good
+    tally.bad += bad
+
+
+def _labelled(tally: Tally) -> Tally:
+    tally.label = str(tally.key)
+    return tally
+
+
+def _ranked(tallies: dict, labels: dict) -> list[Tally]:
+    for key, tally in tallies.items():
+        tally.label = labels.get(key) or (str(key) if key else "—")
+    return sorted(tallies.values(), key=lambda t: (-t.total, t.label))
 
 
 def _channel_label(value: str) -> str:
@@ -140,6 +155,24 @@ def _channel_label(value: str) -> str:
         return str(Channel(value).label)
     except ValueError:
         return value
+
+
+def _day_counts(ratings: QuerySet[Rating]) -> list[tuple[date, int, int]]:
+    """(local day, good, bad) of ``ratings``. PostgreSQL truncates in the database. Django's
+    SQLite date functions run in Python once per row (1.2 s for 50,000 ratings), so there the
+    stored UTC text is cut to the hour natively and the hours are turned into local days here
+    (exact for zones with whole-hour offsets; in a :30/:45 zone a rating within that part of
+    an hour from midnight may count on the neighbouring day)."""
+    zone = timezone.get_current_timezone()
+    if connections[ratings.db].vendor != "sqlite":
+        rows = ratings.annotate(day=TruncDate("rated_at", tzinfo=zone)).values("day").annotate(**_COUNTS)
+        return [(row["day"], row["good"], row["bad"]) for row in rows.order_by()]
+    hours = ratings.annotate(hour=Substr("rated_at", 1, 13)).values("hour").annotate(**_COUNTS).order_by()
+    return [
+        (datetime.strptime(row["hour"], "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(zone).date(),
+         row["good"], row["bad"])
+        for row in hours
+    ]
 
 
 def csat_report(*, agent: Agent, report: ReportFilter) -> Report:
@@ -154,25 +187,31 @@ def csat_report(*, agent: Agent, report: ReportFilter) -> Report:
         ratings = ratings.filter(plan=report.plan)
     if report.channel is not None:
         ratings = ratings.filter(channel=report.channel)
-    totals = ratings.aggregate(**_COUNTS)
-    trunc = PERIODS[report.period]
-    periods = (
-        ratings.annotate(bucket=trunc("rated_at", tzinfo=timezone.get_current_timezone()))
-        .values("bucket").annotate(**_COUNTS).order_by("bucket")
-    )
+    # Two grouped passes instead of one scan per breakdown: every breakdown column at once
+    # (a few dozen rows), then the days (``_day_counts``); the rest is summed here.
+    rows = ratings.values("group_id", "agent_id", "plan", "channel").annotate(**_COUNTS).order_by()
+    overall = Tally(key=None, label="All")
+    breakdowns: dict[str, dict] = {name: {} for name in ("period", "group", "agent", "plan", "channel")}
+    for row in rows:
+        good, bad = row["good"], row["bad"]
+        overall.good += good
+        overall.bad += bad
+        for name in ("group", "agent"):
+            _add(breakdowns[name], row[f"{name}_id"], good, bad)
+        _add(breakdowns["plan"], row["plan"], good, bad)
+        _add(breakdowns["channel"], row["channel"], good, bad)
+    for day, good, bad in _day_counts(ratings):
+        _add(breakdowns["period"], _period_start(day, report.period).isoformat(), good, bad)
+    group_names = dict(Group.objects.filter(pk__in=[k for k in breakdowns["group"] if k]).values_list("pk", "name"))
+    agent_names = dict(Agent.objects.filter(pk__in=[k for k in breakdowns["agent"] if k]).values_list("pk", "name"))
     return Report(
         filter=report,
-        overall=Tally(key=None, label="All", good=totals["good"], bad=totals["bad"]),
-        by_period=[
-            Tally(key=row["bucket"].date().isoformat(), label=row["bucket"].date().isoformat(),
-                  good=row["good"], bad=row["bad"])
-            for row in periods
-        ],
-        by_group=_tallies(ratings, "group_id", "group__name"),
-        by_agent=_tallies(ratings, "agent_id", "agent__name"),
-        by_plan=_tallies(ratings, "plan"),
-        by_channel=[Tally(key=t.key, label=_channel_label(t.key), good=t.good, bad=t.bad)
-                    for t in _tallies(ratings, "channel")],
+        overall=overall,
+        by_period=[_labelled(breakdowns["period"][key]) for key in sorted(breakdowns["period"])],
+        by_group=_ranked(breakdowns["group"], group_names),
+        by_agent=_ranked(breakdowns["agent"], agent_names),
+        by_plan=_ranked(breakdowns["plan"], {}),
+        by_channel=_ranked(breakdowns["channel"], {key: _channel_label(key) for key in breakdowns["channel"]}),
         comments=list(
             ratings.exclude(comment="").select_related("ticket", "agent", "group", "customer")
             .order_by("-rated_at", "-id")[:MAX_COMMENTS]
