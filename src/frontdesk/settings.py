@@ -92,6 +92,8 @@ def database_from_url(url: str, home: Path) -> dict:
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         conn_max_age = int(options.pop("conn_max_age", "60"))
+        # A database host that vanished must fail a request in seconds (503), not hang it.
+        options.setdefault("connect_timeout", "5")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "frontdesk",
@@ -242,7 +244,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 CACHES = (
-    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    {"default": {
+        # Django's Redis backend that degrades to "no cache" while Redis is down (core/cache.py);
+        # short socket timeouts so a vanished Redis costs a page at most a second.
+        "BACKEND": "frontdesk.core.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }}
     if REDIS_URL
     else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 )
