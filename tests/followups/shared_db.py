@@ -30,7 +30,8 @@ def rerun_on_sqlite_file(test_file: str, tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["FRONTDESK_TEST_SQLITE_NAME"] = str(tmp_path / "shared.sqlite3")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", test_file, "-q", "-o", "addopts=", "-p", "no:cacheprovider", "-k", "not sqlite_file"],
+        [sys.executable, "-m", "pytest", test_file, "-q", "-o", "addopts=", "-p", "no:cacheprovider",
+         "-k", "not sqlite_file"],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from frontdesk.followups.models import FollowUp, LadderScope, LadderPolicy, Resolution, ResolutionKind, Snooze
+from frontdesk.followups.models import FollowUp, LadderPolicy, LadderScope, Resolution, ResolutionKind, Snooze
 from frontdesk.followups.services import followup_create, ticket_snooze
 from frontdesk.tickets.models import Status
 from frontdesk.tickets.services import ticket_receive_customer_message, ticket_set_status

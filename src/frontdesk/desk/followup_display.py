@@ -26,7 +26,8 @@ def describe_followup_event(event: TicketEvent) -> str:
     if kind == EventKind.LADDER:
         if action == "started":
             steps = after.get("steps") or []
-            plan = ", ".join(f"{'solve' if s['action'] == 'auto_solve' else 'reminder'} {_when(s['due'])}" for s in steps)
+            plan = ", ".join(
+                f"{'solve' if s['action'] == 'auto_solve' else 'reminder'} {_when(s['due'])}" for s in steps)
             return f"started waiting on the customer ({plan})"
         if action == "reminder":
             return f"sent reminder {after.get('number', '')} to the customer"

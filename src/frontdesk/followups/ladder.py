@@ -79,7 +79,8 @@ def ladder_start_for_event(*, event_id: int) -> Ladder | None:
     event = TicketEvent.objects.filter(pk=event_id, kind=EventKind.STATUS).first()
     if event is None or event.after != Status.PENDING:
         return None
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester", "organization").get(pk=event.ticket_id)
+    ticket = (Ticket.objects.select_for_update(of=("self",)).select_related("requester", "organization")
+              .get(pk=event.ticket_id))
     if existing := Ladder.objects.filter(start_event=event).first():
         return existing
     if ticket.status != Status.PENDING or ticket.events.filter(kind=EventKind.STATUS, pk__gt=event.pk).exists():
@@ -199,7 +200,9 @@ def _kind_of(event: TicketEvent) -> str:
     return ResolutionKind.AGENT
 
 
-def _record_resolution(*, ticket: Ticket, event: TicketEvent, kind: str, agent: Agent | None, actor) -> Resolution | None:
+def _record_resolution(
+    *, ticket: Ticket, event: TicketEvent, kind: str, agent: Agent | None, actor
+) -> Resolution | None:
     try:
         with transaction.atomic():
             resolution = Resolution.objects.create(

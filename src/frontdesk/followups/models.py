@@ -59,7 +59,8 @@ class LadderPolicy(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scope"], condition=models.Q(scope="global"), name="ladder_one_global"),
-            models.UniqueConstraint(fields=["inbox_id"], condition=models.Q(scope="inbox"), name="ladder_one_per_inbox"),
+            models.UniqueConstraint(
+                fields=["inbox_id"], condition=models.Q(scope="inbox"), name="ladder_one_per_inbox"),
             models.UniqueConstraint(fields=["plan"], condition=models.Q(scope="plan"), name="ladder_one_per_plan"),
             models.CheckConstraint(
                 condition=models.Q(scope="global", inbox_id__isnull=True, plan="")
@@ -269,7 +270,8 @@ class FollowupSettings(models.Model):
     check_in_enabled = models.BooleanField(default=False)
     check_in_days = models.PositiveSmallIntegerField(default=3)
     check_in_plans = models.JSONField(default=list, blank=True, help_text="Only these plans (empty: any).")
-    check_in_tags = models.JSONField(default=list, blank=True, help_text="Only tickets with one of these tags (empty: any).")
+    check_in_tags = models.JSONField(
+        default=list, blank=True, help_text="Only tickets with one of these tags (empty: any).")
     check_in_text = models.TextField(default=DEFAULT_CHECK_IN_TEXT)
     updated_at = models.DateTimeField(default=timezone.now)
 

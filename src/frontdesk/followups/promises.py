@@ -28,7 +28,10 @@ from datetime import date, datetime, time, timedelta, tzinfo
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december"]
-_MONTH = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MONTH = (r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_COUNT = r"(?P<n>\d+|an?|one|two|three|four|five|a couple of|a few)"
+_YEAR = r"\b(?:,?\s+(?P<y>\d{4}))?"
 _NUMBER = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "a couple of": 2, "a few": 3}
 _AT = r"(?:\s+at\s+(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>am|pm)?)?"
 
@@ -37,15 +40,15 @@ LATE_IN_DAY = time(16, 0)
 
 PATTERNS = [
     ("iso", re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b" + _AT)),
-    ("day_month", re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\b(?:,?\s+(?P<y>\d{4}))?" + _AT)),
-    ("month_day", re.compile(r"\b" + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{4}))?" + _AT)),
-    ("in_hours", re.compile(r"\bin\s+(?P<n>\d+|an?|one|two|three|four|five|a couple of|a few)\s+hours?\b")),
-    ("in_days", re.compile(r"\bin\s+(?P<n>\d+|an?|one|two|three|four|five|a couple of|a few)\s+(?P<unit>days?|weeks?)\b" + _AT)),
+    ("day_month", re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + _YEAR + _AT)),
+    ("month_day", re.compile(r"\b" + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?" + _YEAR + _AT)),
+    ("in_hours", re.compile(r"\bin\s+" + _COUNT + r"\s+hours?\b")),
+    ("in_days", re.compile(r"\bin\s+" + _COUNT + r"\s+(?P<unit>days?|weeks?)\b" + _AT)),
     ("today", re.compile(r"\b(?:later\s+)?today\b|\bend of (?:the\s+)?day\b|\beod\b|\bthis afternoon\b")),
     ("tomorrow", re.compile(r"\btomorrow\b" + _AT)),
     ("next_week", re.compile(r"\bnext week\b")),
     ("end_of_week", re.compile(r"\b(?:end of (?:the|this) week|this week)\b")),
-    ("weekday", re.compile(r"\b(?:(?:by|on|next|until|before)\s+)?(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b" + _AT)),
+    ("weekday", re.compile(r"\b(?:(?:by|on|next|until|before)\s+)?(?P<wd>" + "|".join(WEEKDAYS) + r")\b" + _AT)),
 ]
 
 

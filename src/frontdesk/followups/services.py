@@ -155,7 +155,9 @@ def _locked_for_change(follow_up: FollowUp, agent: Agent) -> tuple[Ticket, Follo
 
 
 @transaction.atomic
-def followup_reschedule(*, follow_up: FollowUp, agent: Agent, due_at: datetime | None, note: str | None = None) -> FollowUp:
+def followup_reschedule(
+    *, follow_up: FollowUp, agent: Agent, due_at: datetime | None, note: str | None = None
+) -> FollowUp:
     """Move an open follow-up (scheduled or due) to a new, future due time."""
     check_due_at(due_at)
     ticket, follow_up = _locked_for_change(follow_up, agent)
@@ -377,7 +379,8 @@ def customer_wrote(*, event_id: int) -> dict:
     for follow_up in sends:
         _cancel(ticket, follow_up, APP_ACTOR, "not sent: the customer wrote first")
         if follow_up.owner is not None:
-            _notify_owner(ticket, follow_up, f"Scheduled reply on #{ticket.reference} cancelled: the customer wrote first")
+            _notify_owner(ticket, follow_up,
+                          f"Scheduled reply on #{ticket.reference} cancelled: the customer wrote first")
         done["cancelled"] += 1
     return done
 
@@ -403,7 +406,8 @@ def solved_for_event(*, event_id: int) -> CheckIn | None:
     event = TicketEvent.objects.filter(pk=event_id, kind=EventKind.STATUS).first()
     if event is None or event.after != Status.SOLVED:
         return None
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester", "organization").get(pk=event.ticket_id)
+    ticket = (Ticket.objects.select_for_update(of=("self",)).select_related("requester", "organization")
+              .get(pk=event.ticket_id))
     if ticket.status != Status.SOLVED or ticket.events.filter(kind=EventKind.STATUS, pk__gt=event.pk).exists():
         return None
     hours = close_solved_after_hours()
@@ -438,7 +442,8 @@ def check_in_send_if_due(*, check_in_id: int) -> str:
         reason = "closed" if ticket.status == Status.CLOSED else "no longer solved"
         check_in.state, check_in.reason = CheckInState.SKIPPED, reason
         check_in.save(update_fields=["state", "reason"])
-        record_event(ticket=ticket, kind=EventKind.CHECK_IN, actor=APP_ACTOR, after={"action": "skipped", "reason": reason})
+        record_event(ticket=ticket, kind=EventKind.CHECK_IN, actor=APP_ACTOR,
+                     after={"action": "skipped", "reason": reason})
         return f"skipped: {reason}"
     row = followup_settings()
     from .ladder import fill_text
