@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 from frontdesk.core.tasks import enqueue_on_commit
 
 SUBSCRIPTIONS: dict[str, list[str]] = {
-    "reply": ["frontdesk.mail.tasks.email_reply"],
+    "reply": ["frontdesk.mail.tasks.email_reply", "frontdesk.followups.tasks.on_agent_reply"],
     "automatic": ["frontdesk.mail.tasks.email_automatic"],
     "status": [
         "frontdesk.followups.tasks.on_status_event",

@@ -117,3 +117,19 @@ def test_it_records_how_tickets_were_solved(clock, ticket, agent, customer):
     kinds = list(Resolution.objects.filter(ticket=ticket).order_by("pk").values_list("kind", flat=True))
     assert kinds == [ResolutionKind.AGENT, ResolutionKind.CONFIRMED, ResolutionKind.CONFIRMED]
     assert Resolution.objects.order_by("pk").last().solved_by == agent
+
+
+def test_it_starts_counting_again_when_the_agent_replies_while_pending(clock, ticket, agent):
+    ticket_reply(ticket=ticket, author=agent, body="Which model is it?", status=Status.PENDING)
+    settle()
+    first = Ladder.objects.get(ticket=ticket)
+    clock.move_to(_at(24, 12))
+    ticket_reply(ticket=ticket, author=agent, body="Also: since when does it happen?")
+    settle()
+    first.refresh_from_db()
+    assert first.state == LadderState.STOPPED and first.end_reason.startswith("the agent replied again")
+    second = Ladder.objects.get(ticket=ticket, state=LadderState.ACTIVE)
+    assert second.steps[0]["due"] == "2026-11-26T12:00:00+00:00"  # Tue 24 12:00 + 2 business days
+    clock.move_to(_at(25, 10, 30))
+    settle()
+    assert _automatic(ticket, "reminder") == []  # the first ladder's reminder (Wed 25 10:00) never comes

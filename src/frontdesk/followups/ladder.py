@@ -73,20 +73,24 @@ def _stop(ticket: Ticket, ladder: Ladder, reason: str) -> None:
 
 @transaction.atomic
 def ladder_start_for_event(*, event_id: int) -> Ladder | None:
-    """Start the ladder for the status event that made a ticket pending. Safe to run twice
-    (one ladder per event); does nothing if the ticket has moved on since, or if the policy
-    is switched off or has no step."""
-    event = TicketEvent.objects.filter(pk=event_id, kind=EventKind.STATUS).first()
-    if event is None or event.after != Status.PENDING:
+    """Start the ladder for the status event that made a ticket pending, or restart it for
+    an agent's public reply on a ticket that stays pending (the customer has something new to
+    answer: counting starts again). Safe to run twice (one ladder per event); does nothing if
+    the ticket has moved on since, or if the policy is switched off or has no step."""
+    event = TicketEvent.objects.filter(pk=event_id, kind__in=[EventKind.STATUS, EventKind.REPLY]).first()
+    if event is None or (event.kind == EventKind.STATUS and event.after != Status.PENDING):
         return None
     ticket = (Ticket.objects.select_for_update(of=("self",)).select_related("requester", "organization")
               .get(pk=event.ticket_id))
     if existing := Ladder.objects.filter(start_event=event).first():
         return existing
     if ticket.status != Status.PENDING or ticket.events.filter(kind=EventKind.STATUS, pk__gt=event.pk).exists():
-        return None  # changed again since: a later event decides
+        return None  # changed again since (or "reply and set pending"): a later event decides
+    if Ladder.objects.filter(ticket=ticket, start_event__gt=event.pk).exists():
+        return None  # a later event started one already
+    reason = "the agent replied again" if event.kind == EventKind.REPLY else "pending again"
     for active in Ladder.objects.select_for_update().filter(ticket=ticket, state=LadderState.ACTIVE):
-        _stop(ticket, active, "pending again: a new ladder starts")
+        _stop(ticket, active, f"{reason}: a new ladder starts")
     policy = policy_for(ticket)
     if not policy.enabled:
         return None

@@ -24,6 +24,12 @@ def on_status_event(*, event_id: int) -> str:
 
 
 @retrying_task
+def on_agent_reply(*, event_id: int) -> str:
+    """An agent's public reply on a pending ticket restarts its ladder."""
+    return f"restarted={bool(ladder.ladder_start_for_event(event_id=event_id))}"
+
+
+@retrying_task
 def on_customer_message(*, event_id: int) -> str:
     return str(services.customer_wrote(event_id=event_id))
 
