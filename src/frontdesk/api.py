@@ -19,6 +19,7 @@ from frontdesk.accounts.services import token_authenticate
 from frontdesk.calendars.api import router as calendars_router
 from frontdesk.core.errors import DomainError
 from frontdesk.core.views import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+from frontdesk.csat.api import router as csat_router
 from frontdesk.customers.api import router as customers_router
 from frontdesk.followups.api import router as followups_router
 from frontdesk.goodwill.api import router as goodwill_router
@@ -163,3 +164,4 @@ api.add_router("/", mail_router)
 api.add_router("/", calendars_router)
 api.add_router("/", goodwill_router)
 api.add_router("/", followups_router)
+api.add_router("/", csat_router)

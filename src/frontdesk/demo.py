@@ -19,6 +19,8 @@ from frontdesk.accounts.models import Agent
 from frontdesk.accounts.services import agent_create, group_get_or_create, token_create
 from frontdesk.calendars.models import BusinessCalendar
 from frontdesk.calendars.services import calendar_add_closed_day, calendar_create, calendar_set_special_hours
+from frontdesk.csat.models import RatedVia
+from frontdesk.csat.services import rating_record
 from frontdesk.customers.models import Customer
 from frontdesk.customers.services import customer_create, organization_create
 from frontdesk.mail.models import Inbox
@@ -155,6 +157,19 @@ def _ensure_tickets(agents: dict[str, Agent], customers: list[Customer]) -> None
         Ticket.objects.filter(pk=ticket.pk).update(created_at=moved)
 
 
+# Satisfaction ratings (frontdesk.csat) on the demo's solved and closed tickets.
+RATINGS = {
+    "How do I change my delivery address?": ("good", "Quick and friendly, thank you!"),
+    "Cancel my subscription": ("bad", "It took three emails to get this done."),
+}
+
+
+def _ensure_ratings(customers: list[Customer]) -> None:
+    for ticket in Ticket.objects.filter(requester__in=customers, subject__in=RATINGS, rating__isnull=True):
+        score, comment = RATINGS[ticket.subject]
+        rating_record(ticket=ticket, customer=ticket.requester, score=score, comment=comment, via=RatedVia.EMAIL)
+
+
 def _ensure_inbox(agents: dict[str, Agent]) -> None:
     """The default inbox: mail to any address at the demo's SMTP listener lands here."""
     if not Inbox.objects.filter(is_default=True).exists():
@@ -274,6 +289,7 @@ def load_demo() -> dict:
     agents = _ensure_agents(logins)
     customers = _ensure_customers()
     _ensure_tickets(agents, customers)
+    _ensure_ratings(customers)
     _ensure_inbox(agents)
     _ensure_calendars()
     _ensure_goodwill(agents)

@@ -30,4 +30,10 @@ DUE_WORK = [
             task="frontdesk.followups.tasks.snooze_wake", id_kwarg="ticket_id"),
     DueWork(model="followups.CheckIn", due_field="send_at",
             task="frontdesk.followups.tasks.check_in_due", id_kwarg="check_in_id"),
+    DueWork(
+        model="csat.Survey",
+        due_field="send_at",
+        task="frontdesk.csat.tasks.survey_send",
+        id_kwarg="survey_id",
+    ),
 ]

@@ -189,6 +189,7 @@ INSTALLED_APPS = [
     "frontdesk.calendars",
     "frontdesk.goodwill",
     "frontdesk.followups",
+    "frontdesk.csat",
     "frontdesk.mail",
     "frontdesk.portal",
     "frontdesk.desk",
@@ -291,6 +292,8 @@ FRONTDESK_CONVERSATION_LINK_DAYS = env_int("FRONTDESK_CONVERSATION_LINK_DAYS", 9
 FRONTDESK_PORTAL_SESSION_HOURS = env_int("FRONTDESK_PORTAL_SESSION_HOURS", 12)
 FRONTDESK_CONTACT_MIN_SECONDS = env_int("FRONTDESK_CONTACT_MIN_SECONDS", 3)
 FRONTDESK_CLOSE_SOLVED_AFTER_HOURS = env_int("FRONTDESK_CLOSE_SOLVED_AFTER_HOURS", 96)
+# Satisfaction survey links (Good / Bad) in email work for this many days.
+FRONTDESK_CSAT_LINK_DAYS = env_int("FRONTDESK_CSAT_LINK_DAYS", 30)
 FRONTDESK_SCHEDULER_INTERVAL = env_int("FRONTDESK_SCHEDULER_INTERVAL", 5)
 # Task workers lower their CPU priority by this much (os.nice) so the web server and the SMTP
 # listener stay responsive while a backlog is worked off; 0 keeps the normal priority.

@@ -14,8 +14,13 @@ from frontdesk.core.tasks import enqueue_on_commit
 SUBSCRIPTIONS: dict[str, list[str]] = {
     "reply": ["frontdesk.mail.tasks.email_reply", "frontdesk.followups.tasks.on_agent_reply"],
     "automatic": ["frontdesk.mail.tasks.email_automatic"],
-    "status": ["frontdesk.followups.tasks.on_status_event"],
+    "status": [
+        "frontdesk.followups.tasks.on_status_event",
+        "frontdesk.csat.tasks.survey_schedule_after_solve",
+    ],
     "customer_message": ["frontdesk.followups.tasks.on_customer_message"],
+    "survey": ["frontdesk.mail.tasks.email_survey"],
+    "satisfaction": ["frontdesk.followups.tasks.followup_after_bad_rating"],
 }
 
 

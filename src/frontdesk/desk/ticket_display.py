@@ -143,7 +143,21 @@ def describe(event: TicketEvent, *, agent_names: dict[str, str]) -> str:
         return f"email to {to}: {after.get('status', '?')}{error}"
     if kind == EventKind.GOODWILL and isinstance(after, dict) and after.get("summary"):
         return str(after["summary"])
+    if kind == EventKind.SURVEY:
+        return "sent the satisfaction survey"
+    if kind == EventKind.SATISFACTION and isinstance(after, dict):
+        now = _label_rating(after.get("rating"))
+        rated = f"rated the support {now}"
+        if isinstance(before, dict) and before.get("rating") != after.get("rating"):
+            rated = f"changed the rating from {_label_rating(before.get('rating'))} to {now}"
+        elif isinstance(before, dict):
+            rated = f"changed the comment of their {now} rating"
+        return f"{rated}: “{after['comment']}”" if after.get("comment") else rated
     return _label(EventKind, kind)
+
+
+def _label_rating(value) -> str:
+    return {"good": "Good", "bad": "Bad"}.get(value, str(value))
 
 
 @dataclass

@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("frontdesk.goodwill.urls")),
     path("", include("frontdesk.desk.followup_urls")),
     path("", include("frontdesk.desk.ticket_urls")),
+    path("", include("frontdesk.desk.csat_urls")),
 ]

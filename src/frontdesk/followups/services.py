@@ -270,6 +270,8 @@ def followup_after_bad_rating(*, event_id: int) -> FollowUp | None:
     after = event.after if event is not None and isinstance(event.after, dict) else {}
     if after.get("rating") != "bad":
         return None
+    if isinstance(event.before, dict) and event.before.get("rating") == "bad":
+        return None  # a comment edited on a rating that was already Bad: its follow-up exists
     if FollowUp.objects.filter(source_event=event).exists():
         return None
     ticket = _locked_ticket(event.ticket_id)

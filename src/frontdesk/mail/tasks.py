@@ -51,3 +51,12 @@ def poll_mailbox(*, mailbox_id: int) -> str:
     from .imap import mailbox_poll
 
     return str(mailbox_poll(mailbox_id=mailbox_id))
+
+
+@retrying_task
+def email_survey(*, event_id: int) -> str:
+    """Subscribed to ticket ``survey`` events: mail the satisfaction survey (Good / Bad links)."""
+    from .survey_mail import outbound_queue_survey
+
+    outbound = outbound_queue_survey(event_id=event_id)
+    return f"queued {outbound.pk}" if outbound else "nothing to send"

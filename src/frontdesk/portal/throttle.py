@@ -27,6 +27,8 @@ LIMITS: dict[str, dict[str, Limit]] = {
     "contact": {"ip": Limit(10, 3600), "email": Limit(5, 3600)},
     # "Email me a fresh link": per address, per requested email, per ticket reference.
     "link": {"ip": Limit(10, 3600), "email": Limit(3, 3600), "reference": Limit(3, 3600)},
+    # Satisfaction ratings and their comments (frontdesk.csat): a few changes per ticket.
+    "rating": {"ip": Limit(30, 3600), "reference": Limit(10, 3600)},
 }
 
 

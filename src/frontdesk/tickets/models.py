@@ -235,6 +235,8 @@ class EventKind(models.TextChoices):
     AGENT_FOLLOW_UP = "agent_follow_up", "Agent follow-up"
     SNOOZE = "snooze", "Snoozed or woken"
     CHECK_IN = "check_in", "Post-solve check-in"
+    SURVEY = "survey", "Satisfaction survey sent"
+    SATISFACTION = "satisfaction", "Satisfaction rating"
 
 
 class TicketEvent(models.Model):
