@@ -183,6 +183,7 @@ INSTALLED_APPS = [
     "frontdesk.accounts",
     "frontdesk.customers",
     "frontdesk.tickets",
+    "frontdesk.notifications",
     "frontdesk.mail",
     "frontdesk.portal",
     "frontdesk.desk",

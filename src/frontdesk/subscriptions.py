@@ -13,6 +13,7 @@ from frontdesk.core.tasks import enqueue_on_commit
 
 SUBSCRIPTIONS: dict[str, list[str]] = {
     "reply": ["frontdesk.mail.tasks.email_reply"],
+    "automatic": ["frontdesk.mail.tasks.email_automatic"],
 }
 
 

@@ -27,6 +27,10 @@ class Group(models.Model):
     name = models.CharField(max_length=100, unique=True)
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.L1)
     description = models.TextField(blank=True)
+    lead = models.ForeignKey(
+        "accounts.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="led_groups",
+        help_text="Who hears about this group's escalations, missed targets and bad ratings.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

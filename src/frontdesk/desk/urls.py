@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import auth_views, views
+from . import auth_views, notification_views, views
 
 app_name = "desk"
 
@@ -17,5 +17,8 @@ urlpatterns = [
     path("views/<slug:slug>/delete/", views.view_delete, name="view_delete"),
     path("bulk/", views.bulk, name="bulk"),
     path("search/", views.search, name="search"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),
+    path("notifications/<int:pk>/", notification_views.notification_open, name="notification_open"),
     path("", include("frontdesk.desk.ticket_urls")),
 ]

@@ -127,6 +127,7 @@ class OutboundKind(models.TextChoices):
     REPLY = "reply", "Agent reply"
     ACK = "ack", "Acknowledgement"
     NOTIFICATION = "notification", "Notification"
+    AUTOMATIC = "automatic", "Automatic message (reminder, update, check-in)"
 
 
 class OutboundStatus(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Queueing mail to customers: agent replies and acknowledgements.
+"""Queueing mail to customers: agent replies, automatic messages and acknowledgements.
 
 A queued message has its final headers (Message-ID, In-Reply-To, References, Reply-To) fixed
 at once, so every delivery attempt sends the same message. Delivery itself is
@@ -20,7 +20,8 @@ from frontdesk.core.tasks import enqueue_on_commit
 from frontdesk.core.text import single_line
 from frontdesk.customers.models import ContactKind, ContactPoint
 from frontdesk.portal.services import link_issue_url
-from frontdesk.tickets.models import Message, Ticket, TicketEvent, Visibility
+from frontdesk.tickets.models import EventKind, Message, Ticket, TicketEvent, Visibility
+from frontdesk.tickets.timeline import record_event
 
 from .addresses import mail_domain, reply_address, ticket_reference_id
 from .models import InboundMessage, InboundStatus, Inbox, OutboundKind, OutboundMessage
@@ -161,6 +162,35 @@ def auto_reply_allowed(*, ticket: Ticket, address: str) -> bool:
     per address across all tickets (an auto-responder on the other side cannot make us loop)."""
     sent = _automatic_mail_sent(ticket=ticket, address=address)
     return not sent["ticket_day"] and _within_address_ceilings(sent)
+
+
+@transaction.atomic
+def outbound_queue_automatic(*, event_id: int) -> OutboundMessage | None:
+    """Email an automatic message (``ticket_send_automatic_message``) to the requester alone, as
+    automatic mail (``Auto-Submitted: auto-generated``) within the per-address ceilings. A
+    message the ceilings hold back is recorded as a ``suppressed`` delivery event. Safe to run
+    twice for one event."""
+    event = TicketEvent.objects.select_related("ticket", "message").filter(pk=event_id).first()
+    if event is None or event.message is None or not event.message.automatic:
+        return None
+    if OutboundMessage.objects.filter(ticket_message=event.message).exists():
+        return None
+    to, _, _ = reply_recipients(event.ticket)
+    if not to:
+        logger.info("ticket %s: no deliverable email address; automatic message not mailed", event.ticket.reference)
+        return None
+    if not _within_address_ceilings(_automatic_mail_sent(ticket=event.ticket, address=to[0])):
+        logger.warning("automatic message to %s on ticket %s suppressed by rate limit", to[0], event.ticket.reference)
+        record_event(
+            ticket=event.ticket, kind=EventKind.DELIVERY, actor="mail", message=event.message,
+            after={"status": "suppressed", "to": to[:1], "kind": OutboundKind.AUTOMATIC,
+                   "error": "automatic-mail rate limit for this address"},
+        )
+        return None
+    return _queue(
+        ticket=event.ticket, kind=OutboundKind.AUTOMATIC, to=to[0], body_text=event.message.body_text,
+        subject=tagged_subject(event.ticket), ticket_message=event.message, auto_submitted="auto-generated",
+    )
 
 
 def outbound_queue_ack(

@@ -35,6 +35,15 @@ def email_reply(*, event_id: int) -> str:
 
 
 @retrying_task
+def email_automatic(*, event_id: int) -> str:
+    """Subscribed to ticket ``automatic`` events: mail the automatic message to the requester."""
+    from .outbound import outbound_queue_automatic
+
+    outbound = outbound_queue_automatic(event_id=event_id)
+    return f"queued {outbound.pk}" if outbound else "nothing to send"
+
+
+@retrying_task
 def poll_mailbox(*, mailbox_id: int) -> str:
     """Claimed from ``Mailbox.next_poll_at`` by the scheduler. The poll sets the next due
     time itself (``now + poll_interval``; nothing for a disabled mailbox), so every round

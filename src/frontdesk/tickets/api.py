@@ -79,8 +79,9 @@ class MessageOut(Schema):
     id: int
     ticket: str
     visibility: Literal["public", "internal"]
-    author_type: Literal["agent", "customer"]
-    author: PersonRef
+    author_type: Literal["agent", "customer", "system"]
+    author: PersonRef | None
+    automatic: str | None = None  # the purpose of a message Frontdesk wrote itself (author_type "system")
     channel: ChannelName
     body_text: str
     body_html: str
@@ -263,8 +264,8 @@ def attachment_out(attachment: Attachment) -> dict:
 def message_out(message: Message) -> dict:
     return {
         "id": message.pk, "ticket": message.ticket.reference, "visibility": message.visibility,
-        "author_type": "agent" if message.author_agent_id else "customer",
-        "author": person(message.author), "channel": message.channel,
+        "author_type": "agent" if message.author_agent_id else "customer" if message.author_customer_id else "system",
+        "author": person(message.author), "automatic": message.automatic or None, "channel": message.channel,
         "body_text": message.body_text, "body_html": message.body_html,
         "attachments": [attachment_out(a) for a in message.attachments.all()],
         "created_at": message.created_at,

@@ -128,8 +128,13 @@ class Visibility(models.TextChoices):
     INTERNAL = "internal", "Internal note"
 
 
+# What an automatic message is for ("reminder", "sla_update", "check_in", …): a slug.
+AUTOMATIC_PURPOSE_MAX_LENGTH = 30
+
+
 class Message(models.Model):
-    """One entry of the conversation, written by an agent or by the customer."""
+    """One entry of the conversation, written by an agent or by the customer — or, when
+    ``automatic`` names its purpose, by Frontdesk itself (a reminder, a delay update)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     visibility = models.CharField(max_length=10, choices=Visibility.choices)
@@ -142,6 +147,10 @@ class Message(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     body_text = models.TextField()
     body_html = models.TextField(help_text="Sanitized with nh3 before it is stored.")
+    automatic = models.CharField(
+        max_length=AUTOMATIC_PURPOSE_MAX_LENGTH, blank=True,
+        help_text="Set on public messages Frontdesk wrote itself: their purpose (e.g. reminder).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -150,8 +159,10 @@ class Message(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    models.Q(author_agent__isnull=False, author_customer__isnull=True)
-                    | models.Q(author_agent__isnull=True, author_customer__isnull=False)
+                    models.Q(author_agent__isnull=False, author_customer__isnull=True, automatic="")
+                    | models.Q(author_agent__isnull=True, author_customer__isnull=False, automatic="")
+                    | (models.Q(author_agent__isnull=True, author_customer__isnull=True)
+                       & ~models.Q(automatic=""))
                 ),
                 name="message_one_author",
             ),
@@ -174,6 +185,12 @@ class Message(models.Model):
     @property
     def author(self):
         return self.author_agent or self.author_customer
+
+    @property
+    def author_label(self) -> str:
+        if self.automatic:
+            return "Automatic message"
+        return self.author_agent.name if self.author_agent_id else str(self.author_customer)
 
 
 class Attachment(models.Model):
@@ -211,6 +228,7 @@ class EventKind(models.TextChoices):
     FOLLOW_UP = "follow_up", "Follow-up ticket opened"
     DELIVERY = "delivery", "Delivery of a message to the customer changed"
     CCS = "ccs", "CCs changed"
+    AUTOMATIC = "automatic", "Automatic message to the customer"
 
 
 class TicketEvent(models.Model):

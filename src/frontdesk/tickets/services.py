@@ -31,6 +31,7 @@ from frontdesk.customers.services import (
 from .attachments import NewAttachment, check_size, clean_content_type, clean_filename, delete_file, store_file
 from .lifecycle import ON_CUSTOMER_MESSAGE, check_transition
 from .models import (
+    AUTOMATIC_PURPOSE_MAX_LENGTH,
     Attachment,
     Channel,
     EventKind,
@@ -47,6 +48,7 @@ MAX_BODY_CHARS = 200_000
 MAX_TAGS = 50
 MAX_CCS = 20
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_:.-]{0,49}$")
+_PURPOSE = re.compile(rf"^[a-z][a-z0-9_]{{0,{AUTOMATIC_PURPOSE_MAX_LENGTH - 1}}}$")
 _UNSET = object()
 
 
@@ -80,11 +82,12 @@ def _add_message(
     *,
     ticket: Ticket,
     visibility: str,
-    author: Agent | Customer,
+    author: Agent | Customer | None,
     body: str,
     body_html: str | None,
     channel: str,
     attachments: Sequence[NewAttachment],
+    automatic: str = "",
 ) -> Message:
     text, clean_html = _bodies(body, body_html)
     for item in attachments:  # refuse before writing anything
@@ -97,6 +100,7 @@ def _add_message(
         channel=channel,
         body_text=text,
         body_html=clean_html,
+        automatic=automatic,
     )
     stored: list[str] = []
     try:
@@ -315,6 +319,31 @@ def ticket_reply(
     target = status or (Status.OPEN if ticket.status == Status.NEW else None)
     if target:
         _change_status(ticket, status=target, actor=author)
+    return message
+
+
+@transaction.atomic
+def ticket_send_automatic_message(*, ticket: Ticket, body: str, purpose: str, actor: str = "scheduler") -> Message:
+    """A public message Frontdesk writes itself (a reminder, a delay update, a check-in),
+    recorded as an ``automatic`` event that mail delivers as automatic mail (RFC 3834).
+
+    It is nobody's reply: the status and ``last_agent_reply_at`` stay as they are, so it never
+    satisfies a response target. ``purpose`` is a short slug; ``actor`` names the component.
+    Callers decide whether it is still due under their own lock; a closed ticket refuses.
+    """
+    if not _PURPOSE.match(purpose):
+        raise InvalidInput(f"Invalid purpose {purpose!r}: a short lowercase slug.")
+    ticket = _locked(_resolve_merges(ticket))
+    if ticket.status == Status.CLOSED:
+        raise Conflict("This ticket is closed.", code="ticket_closed")
+    message = _add_message(
+        ticket=ticket, visibility=Visibility.PUBLIC, author=None, body=body, body_html=None,
+        channel=ticket.channel if ticket.channel != Channel.INTERNAL else Channel.WEB,
+        attachments=(), automatic=purpose,
+    )
+    record_event(ticket=ticket, kind=EventKind.AUTOMATIC, actor=actor, message=message,
+                 after={"purpose": purpose})
+    _touch(ticket)
     return message
 
 
