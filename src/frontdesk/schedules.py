@@ -15,4 +15,10 @@ DUE_WORK = [
         task="frontdesk.mail.tasks.poll_mailbox",
         id_kwarg="mailbox_id",
     ),
+    DueWork(
+        model="sla.SlaTimer",
+        due_field="next_check_at",
+        task="frontdesk.sla.tasks.sla_timer_check",
+        id_kwarg="timer_id",
+    ),
 ]

@@ -184,6 +184,8 @@ INSTALLED_APPS = [
     "frontdesk.customers",
     "frontdesk.tickets",
     "frontdesk.notifications",
+    "frontdesk.calendars",
+    "frontdesk.sla",
     "frontdesk.mail",
     "frontdesk.portal",
     "frontdesk.desk",
