@@ -162,9 +162,13 @@ def retarget(ticket: Ticket, state: TicketSla, *, at: datetime, reason: str) -> 
         if (timer.policy_id, timer.target_minutes, timer.warn_minutes, timer.calendar_id) == (
                 policy.pk, target, new_warn, policy.calendar_id):
             continue
-        timer.consumed_minutes = consumed_at(timer, at)
-        if timer.state == TimerState.RUNNING:
-            timer.resumed_at = at
+        if timer.calendar_id != policy.calendar_id:
+            # Minutes used so far were counted on the old calendar: fold them in, and count
+            # on from now on the new one. Same calendar: the anchor stays, so a target that
+            # is already exceeded puts the due time where it was crossed, not at "now".
+            timer.consumed_minutes = consumed_at(timer, at)
+            if timer.state == TimerState.RUNNING:
+                timer.resumed_at = at
         timer.policy, timer.policy_name, timer.calendar = policy, policy.name, policy.calendar
         timer.priority, timer.target_minutes, timer.warn_minutes = ticket.priority, target, new_warn
         plan(timer)
@@ -173,7 +177,7 @@ def retarget(ticket: Ticket, state: TicketSla, *, at: datetime, reason: str) -> 
     if changed:
         record_sla_event(ticket, "retargeted", reason=reason, policy=policy.name, priority=ticket.priority,
                          metrics=[{"metric": t.metric, "target_minutes": t.target_minutes,
-                                   "consumed_minutes": t.consumed_minutes, "due_at": _iso(t.due_at)}
+                                   "consumed_minutes": consumed_at(t, at), "due_at": _iso(t.due_at)}
                                   for t in changed])
     stop(ticket, dropped, at=at, reason="no target under " + (policy.name if policy else "any policy"))
     # Timers the old policy did not define but the new one does (e.g. a plain ticket expedited
