@@ -18,6 +18,7 @@ from frontdesk.accounts.services import token_authenticate
 from frontdesk.core.errors import DomainError
 from frontdesk.customers.api import router as customers_router
 from frontdesk.mail.api import router as mail_router
+from frontdesk.sla.api import router as sla_router
 from frontdesk.tickets.api import router as tickets_router
 
 logger = logging.getLogger(__name__)
@@ -146,3 +147,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
 api.add_router("/", tickets_router)
 api.add_router("/", mail_router)
+api.add_router("/", sla_router)

@@ -106,6 +106,9 @@ class TicketSla(models.Model):
     class Meta:
         verbose_name = "ticket SLA"
 
+    def __str__(self) -> str:
+        return f"SLA of ticket {self.ticket_id}"
+
 
 class TimerState(models.TextChoices):
     RUNNING = "running", "Running"
@@ -200,3 +203,6 @@ class ExpediteCharge(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["created_at"], name="sla_expedite_created")]
+
+    def __str__(self) -> str:
+        return f"Expedited ticket {self.ticket_id} ({self.policy_name})"
