@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_group_lead'),
-        ('calendars', '0001_initial'),
+        ('calendars', '0001_business_calendars'),
         ('customers', '0002_contactpoint_undeliverable_since'),
         ('tickets', '0005_automatic_messages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
