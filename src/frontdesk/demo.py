@@ -164,10 +164,13 @@ def _ensure_inbox(agents: dict[str, Agent]) -> None:
 
 
 def _ensure_sla(agents: dict[str, Agent]) -> None:
-    """Standard (default) and Premium SLA policies and the paid "Expedited" one, before the
+    """Standard (default, business hours) and Premium (24/7) SLA policies and the paid
+    "Expedited" one (24/7, routed to Technical L2), before the
     demo tickets are opened so their timers start."""
     from frontdesk.accounts.models import Group
+    from frontdesk.calendars.models import BusinessCalendar
     from frontdesk.calendars.selectors import calendar_default
+    from frontdesk.calendars.services import calendar_create
     from frontdesk.sla.models import SlaPolicy
     from frontdesk.sla.policy_services import sla_policy_create
 
@@ -175,6 +178,8 @@ def _ensure_sla(agents: dict[str, Agent]) -> None:
         return
     admin, calendar = agents["admin@demo.frontdesk.test"], calendar_default()
     every = ("low", "normal", "high", "urgent")
+    always = BusinessCalendar.objects.filter(name="Always open").first() or calendar_create(
+        name="Always open", time_zone="UTC", always_open=True)
     sla_policy_create(
         actor=admin, name="Standard", is_default=True, calendar_id=calendar.pk,
         targets={"first_response": dict.fromkeys(every, 1440), "next_response": dict.fromkeys(every, 1440),
@@ -182,7 +187,7 @@ def _ensure_sla(agents: dict[str, Agent]) -> None:
         warning_actions=[{"kind": "notify"}], breach_actions=[{"kind": "notify"}],
     )
     sla_policy_create(
-        actor=admin, name="Premium", position=10, calendar_id=calendar.pk, conditions={"plans": ["premium"]},
+        actor=admin, name="Premium", position=10, calendar_id=always.pk, conditions={"plans": ["premium"]},
         targets={"first_response": {"low": 240, "normal": 120, "high": 60, "urgent": 30},
                  "next_response": {"low": 240, "normal": 120, "high": 60, "urgent": 30},
                  "resolution": {"low": 1920, "normal": 960, "high": 480, "urgent": 240}},
@@ -191,7 +196,7 @@ def _ensure_sla(agents: dict[str, Agent]) -> None:
     )
     tier2 = Group.objects.filter(name="Technical L2").first()
     sla_policy_create(
-        actor=admin, name="Expedited", position=1, is_expedited=True, calendar_id=calendar.pk,
+        actor=admin, name="Expedited", position=1, is_expedited=True, calendar_id=always.pk,
         targets={"first_response": dict.fromkeys(every, 30), "next_response": dict.fromkeys(every, 60),
                  "resolution": dict.fromkeys(every, 480)},
         warning_actions=[{"kind": "notify"}], breach_actions=[{"kind": "notify"}, {"kind": "raise_priority"}],
