@@ -11,10 +11,12 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.core.errors import DomainError, Forbidden, NotFound
+from frontdesk.tickets.selectors import ticket_get_for_agent
 
 from . import selectors, services
 from .reports import GROUPINGS, report_chart_svg, sla_report
@@ -51,9 +53,20 @@ def ticket_expedite(request: HttpRequest, reference: str):
             return _panel(request, reference, error=error.detail)
         messages.error(request, error.detail)
         return redirect("desk:ticket", reference=reference)
+    notice = "Expedited: the expedited policy now applies."
+    try:
+        ticket_get_for_agent(agent=request.user, reference=reference)
+    except NotFound:
+        # Routed to the expedited group, which this agent is not in: it left their view.
+        notice = "Expedited and routed to the expedited group; it is no longer in your view."
+        if request.htmx:
+            return HttpResponse(format_html('<section id="ticket-sla" class="card ticket-sla">'
+                                            '<p class="notice success" role="status">{}</p></section>', notice))
+        messages.success(request, notice)
+        return redirect("desk:inbox")
     if request.htmx:
-        return _panel(request, reference, notice="Expedited: the expedited policy now applies.")
-    messages.success(request, "Expedited: the expedited policy now applies.")
+        return _panel(request, reference, notice=notice)
+    messages.success(request, notice)
     return redirect("desk:ticket", reference=reference)
 
 
