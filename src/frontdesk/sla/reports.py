@@ -4,8 +4,8 @@ next responses and resolutions within target, promises kept and broken, and the 
 
 A timer counts in the period it started in. "Within target" means satisfied without a
 breach; a timer breached and still running counts as missed. A promise is what the customer
-was told for a response (the due time, or the later time of an honest update): kept when the
-answer came by then, broken when it did not.
+was told for a response (the due time, or the later time of an honest update sent before
+the due time passed): kept when the answer came by then, broken when it did not.
 """
 
 from __future__ import annotations
@@ -89,9 +89,9 @@ def sla_report(*, agent: Agent, start: datetime, end: datetime, group_by: str = 
     now = timezone.now()
     rows: dict[str, ReportRow] = {}
     minutes: dict[tuple[str, str], list[int]] = {}
-    for key, metric, state, satisfied_at, breached_at, due_at, revised, elapsed in timers.values_list(
+    for key, metric, state, satisfied_at, breached_at, due_at, revised, sent_at, elapsed in timers.values_list(
             GROUPINGS[group_by], "metric", "state", "satisfied_at", "breached_at", "due_at", "revised_due_at",
-            "elapsed_minutes").iterator(chunk_size=2000):
+            "update_sent_at", "elapsed_minutes").iterator(chunk_size=2000):
         key = key or "(none)"
         row = rows.setdefault(key, ReportRow(key=key))
         figures: MetricFigures = getattr(row, metric)
@@ -102,7 +102,9 @@ def sla_report(*, agent: Agent, start: datetime, end: datetime, group_by: str = 
         if satisfied and elapsed is not None and metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
             minutes.setdefault((key, metric), []).append(elapsed)
         if metric in (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE):
-            promised = revised or due_at
+            # An honest update moves the promise only if it went out before the first one
+            # was missed; one sent late (the scheduler was behind) is an apology, not a promise.
+            promised = revised if revised and (breached_at is None or sent_at < breached_at) else due_at
             if satisfied and promised and satisfied_at <= promised:
                 row.promises_kept += 1
             elif promised and ((satisfied and satisfied_at > promised) or (not satisfied and promised <= now
