@@ -90,7 +90,7 @@ def start_timer(
 
 
 def active_timers(ticket: Ticket) -> list[SlaTimer]:
-    return list(SlaTimer.objects.select_for_update().select_related("calendar").filter(
+    return list(SlaTimer.objects.select_for_update(of=("self",)).select_related("calendar").filter(
         ticket=ticket, state__in=ACTIVE_STATES).order_by("id"))
 
 

@@ -123,7 +123,7 @@ def _apply_status(ticket: Ticket, state: TicketSla, *, status: str, at: datetime
         if previous == Status.SOLVED:
             # A reopened ticket is not resolved after all: its resolution clock goes on from
             # the business minutes it had used.
-            paused += list(SlaTimer.objects.select_for_update().select_related("calendar").filter(
+            paused += list(SlaTimer.objects.select_for_update(of=("self",)).select_related("calendar").filter(
                 ticket=ticket, metric=Metric.RESOLUTION, state=TimerState.SATISFIED))
         engine.resume(ticket, paused, at=at, reason="ticket reopened" if previous == Status.SOLVED else
                       f"ticket {status}")
@@ -145,7 +145,7 @@ def sla_timer_evaluate(*, timer_id: int) -> str:
     ticket = _lock_ticket(ticket_id) if ticket_id else None
     if ticket is None:
         return "gone"
-    timer = SlaTimer.objects.select_for_update().select_related("calendar", "policy").get(pk=timer_id)
+    timer = SlaTimer.objects.select_for_update(of=("self",)).select_related("calendar", "policy").get(pk=timer_id)
     if timer.state != TimerState.RUNNING:
         return "skipped: not running"
     now = timezone.now()
