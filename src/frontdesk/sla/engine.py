@@ -152,12 +152,11 @@ def retarget(ticket: Ticket, state: TicketSla, *, at: datetime, reason: str) -> 
     policy = policy_for_ticket(ticket, expedited=state.expedited_at is not None)
     if policy != state.policy:
         state.policy = policy
-    changed, dropped = [], []
+    changed = []
     for timer in active_timers(ticket):
         target = policy.target_for(timer.metric, ticket.priority) if policy else None
         if not target:
-            dropped.append(timer)
-            continue
+            continue  # no target for this metric and priority now: it keeps the one it has
         new_warn = warn_minutes(policy, target)
         if (timer.policy_id, timer.target_minutes, timer.warn_minutes, timer.calendar_id) == (
                 policy.pk, target, new_warn, policy.calendar_id):
@@ -179,7 +178,6 @@ def retarget(ticket: Ticket, state: TicketSla, *, at: datetime, reason: str) -> 
                          metrics=[{"metric": t.metric, "target_minutes": t.target_minutes,
                                    "consumed_minutes": consumed_at(t, at), "due_at": _iso(t.due_at)}
                                   for t in changed])
-    stop(ticket, dropped, at=at, reason="no target under " + (policy.name if policy else "any policy"))
     # Timers the old policy did not define but the new one does (e.g. a plain ticket expedited
     # onto a policy with a resolution target) start now.
     if policy:
