@@ -69,6 +69,7 @@ def test_it_shows_each_timer_on_the_ticket_page(clock, standard, ticket, agent, 
     drain()
     page = client_for(agent).get(f"/desk/tickets/{ticket.reference}/").content.decode()
     assert f'hx-get="/desk/tickets/{ticket.reference}/sla/"' in page
+    assert "SLA: first response started (Standard, normal, 240 business min)" in page  # the timeline
     clock.shift(timedelta(minutes=30))
     ticket_set_priority(ticket=ticket, actor=agent, priority="high")
     ticket_reply(ticket=ticket, author=agent, body="wait", status="pending")
@@ -77,6 +78,7 @@ def test_it_shows_each_timer_on_the_ticket_page(clock, standard, ticket, agent, 
     assert 'data-metric="first_response" data-state="met"' in panel
     assert 'data-metric="resolution" data-state="paused"' in panel
     assert "Target 960 business min (Standard, high)" in panel
+    assert "used 30 min" in panel
     assert client_for(outsider).get(f"/desk/tickets/{ticket.reference}/sla/").status_code == 404
 
 

@@ -25,7 +25,7 @@ from tests.mail.helpers import mail, send
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_it_keeps_the_promise_from_smtp_in_to_the_agents_reply(listener, relay, inbox, sam, admin, tier2):
+def test_it_keeps_the_promise_from_smtp_in_to_the_agents_reply(listener, relay, inbox, sam, admin, tier2):  # noqa: F811
     with time_machine.travel(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), tick=True) as clock:
         Group.objects.filter(pk=inbox.group_id).update(lead=admin)
         sla_policy_create(

@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from frontdesk.accounts.models import Agent
 from frontdesk.core.text import URL_SCHEMES, text_to_html
 from frontdesk.mail.quotes import visible_text
+from frontdesk.sla.display import describe_sla_event
 from frontdesk.tickets.models import EventKind, Message, Priority, Status, TicketEvent
 
 # Images load only from our own attachment downloads (inline cid: images are rewritten to these
@@ -138,6 +139,8 @@ def describe(event: TicketEvent, *, agent_names: dict[str, str]) -> str:
         to = ", ".join(after.get("to") or [])
         error = f": {after['error']}" if after.get("error") else ""
         return f"email to {to}: {after.get('status', '?')}{error}"
+    if kind == EventKind.SLA and isinstance(after, dict):
+        return describe_sla_event(after)
     return _label(EventKind, kind)
 
 

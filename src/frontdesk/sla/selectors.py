@@ -14,6 +14,7 @@ from frontdesk.core.errors import NotFound
 from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.selectors import ticket_get_for_agent
 
+from .engine import consumed_at
 from .models import ExpediteCharge, SlaPolicy, SlaTimer, TicketSla, TimerState
 
 
@@ -25,6 +26,7 @@ class TimerView:
     label: str
     status: str  # running | paused | overdue | met | missed | stopped
     seconds_left: int | None  # wall-clock seconds to the due time while running (negative: overdue)
+    used_minutes: int  # business minutes used so far
 
 
 def _status(timer: SlaTimer, now: datetime) -> str:
@@ -47,7 +49,8 @@ def ticket_sla_for_agent(*, agent: Agent, reference: str) -> tuple[Ticket, Ticke
         seconds = int((timer.due_at - now).total_seconds()) if timer.state == TimerState.RUNNING and timer.due_at \
             else None
         label = timer.get_metric_display() + (f" #{timer.cycle - 1}" if timer.metric == "next_response" else "")
-        views.append(TimerView(timer=timer, label=label, status=_status(timer, now), seconds_left=seconds))
+        views.append(TimerView(timer=timer, label=label, status=_status(timer, now), seconds_left=seconds,
+                               used_minutes=consumed_at(timer, now)))
     return ticket, state, views
 
 
