@@ -167,10 +167,10 @@ def sla_timer_evaluate(*, timer_id: int) -> str:
             _run_actions(ticket, timer, actions=timer.policy.breach_actions if timer.policy else [],
                          moment="breach")
             done.append("breach")
-    timer.refresh_from_db()
-    if timer.state == TimerState.RUNNING:
-        engine.plan(timer)
-        SlaTimer.objects.filter(pk=timer.pk).update(next_check_at=timer.next_check_at)
+    # The actions' own events re-target timers in their own task (after this commit), so the
+    # row is still as read here: plan its next look from memory.
+    engine.plan(timer)
+    SlaTimer.objects.filter(pk=timer.pk).update(next_check_at=timer.next_check_at)
     engine.refresh_ticket_due(ticket)
     return ", ".join(done) or "nothing due"
 
