@@ -83,4 +83,6 @@ def test_it_shows_the_promise_and_when_the_team_is_back_on_the_conversation_page
     assert "We'll reply by <strong>Monday 9 March, 14:00 (Europe/Madrid)</strong>" in page
     assert "Our team is back on Monday 10:00." in page
     clock.shift(timedelta(days=3))  # Monday 18:30 UTC: the promised time has passed
-    assert "We'll reply by" not in client.get(url).content.decode()
+    page = client.get(open_conversation(client, ticket)).content.decode()  # a fresh link: days later
+    assert "We'll reply by" not in page
+    assert "Our team is back on Tuesday 10:00." in page  # still waiting on us: never silence

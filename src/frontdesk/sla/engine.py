@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.db.models import Min
 
-from frontdesk.calendars.schedule import schedule_for
+from frontdesk.calendars.schedule import NoBusinessTime, schedule_for
 from frontdesk.tickets.models import Status, Ticket
 from frontdesk.tickets.timeline import record_event
 
@@ -48,8 +48,14 @@ def plan(timer: SlaTimer) -> None:
         timer.next_check_at = None
         return
     schedule = schedule_for(timer.calendar)
-    timer.due_at = schedule.add_minutes(timer.resumed_at, max(0, timer.target_minutes - timer.consumed_minutes))
-    timer.warn_at = schedule.add_minutes(timer.resumed_at, max(0, timer.warn_minutes - timer.consumed_minutes))
+    try:
+        timer.due_at = schedule.add_minutes(timer.resumed_at, max(0, timer.target_minutes - timer.consumed_minutes))
+        timer.warn_at = schedule.add_minutes(timer.resumed_at, max(0, timer.warn_minutes - timer.consumed_minutes))
+    except NoBusinessTime:
+        # A calendar closed for months has no due time to give: the timer runs without one
+        # (nothing to warn about, nothing promised) until the calendar or the policy changes.
+        timer.due_at = timer.warn_at = timer.next_check_at = None
+        return
     points = []
     if timer.warned_at is None:
         points.append(timer.warn_at)

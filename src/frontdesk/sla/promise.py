@@ -16,7 +16,7 @@ from datetime import datetime, tzinfo
 from django.conf import settings
 from django.utils import timezone
 
-from frontdesk.calendars.schedule import schedule_for
+from frontdesk.calendars.schedule import NoBusinessTime, schedule_for
 from frontdesk.tickets.models import Status, Ticket
 
 from .models import Metric, SlaTimer, TimerState
@@ -67,6 +67,29 @@ def format_local(instant: datetime, zone: str) -> str:
     return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({zone})"
 
 
+def team_back_at(calendar, zone: str, *, now: datetime) -> datetime | None:
+    """When the calendar next opens, in ``zone`` (None if it is open now or never opens)."""
+    schedule = schedule_for(calendar)
+    if schedule.is_open(now):
+        return None
+    try:
+        return schedule.next_open(now).astimezone(_zone(zone))
+    except NoBusinessTime:
+        return None
+
+
+def team_back_for_ticket(ticket: Ticket, *, now: datetime | None = None) -> str:
+    """"Monday 09:00" when the ticket waits on us (not pending, solved or closed) and its
+    calendar is closed now; "" otherwise. For the customer's page when no time is promised."""
+    if ticket.status in (Status.SOLVED, Status.CLOSED, Status.PENDING):
+        return ""
+    timer = SlaTimer.objects.select_related("calendar").filter(ticket=ticket).order_by("-started_at", "-id").first()
+    if timer is None:
+        return ""
+    back = team_back_at(timer.calendar, promise_zone(ticket, timer.calendar), now=now or timezone.now())
+    return f"{back:%A} {back:%H:%M}" if back else ""
+
+
 def promise_for_ticket(ticket: Ticket, *, now: datetime | None = None) -> Promise | None:
     """When the customer will hear from us; None when nothing is promised (solved or closed,
     waiting on the customer, no policy applies, or the time has already passed)."""
@@ -91,12 +114,15 @@ def promise_for_ticket(ticket: Ticket, *, now: datetime | None = None) -> Promis
         if not minutes:
             return None
         calendar = policy.calendar
-        due = schedule_for(calendar).add_minutes(ticket.created_at, minutes)
+        try:
+            due = schedule_for(calendar).add_minutes(ticket.created_at, minutes)
+        except NoBusinessTime:
+            return None
     if due is None or due <= now:
         return None
     zone = promise_zone(ticket, calendar)
     schedule = schedule_for(calendar)
     back_at = None
     if not schedule.is_open(now):
-        back_at = schedule.next_open(now).astimezone(_zone(zone))
+        back_at = team_back_at(calendar, zone, now=now)
     return Promise(due_at=due, local=due.astimezone(_zone(zone)), zone=zone, back_at=back_at)

@@ -37,3 +37,11 @@ def sla_badge(ticket) -> str:
 @register.filter
 def sla_duration(seconds) -> str:
     return duration(int(seconds)) if seconds is not None else ""
+
+
+@register.simple_tag
+def sla_team_back(ticket) -> str:
+    """For the customer's page: "Monday 09:00" when we are away and they wait on us."""
+    from frontdesk.sla.promise import team_back_for_ticket
+
+    return team_back_for_ticket(ticket)
