@@ -271,20 +271,19 @@ def ticket_expedite(*, ticket: Ticket, agent: Agent) -> ExpediteCharge:
     if state.expedited_at is not None:
         raise AlreadyExpedited("This ticket is already expedited.")
     now = timezone.now()
-    # Apply what happened so far first, so the switch keeps every minute already used.
-    TicketSla.objects.filter(pk=state.pk).update(expedited_at=now)
     state.expedited_at = now
-    ticket.requester  # noqa: B018 - loaded for the charge and the policy facts
+    requester = ticket.requester
     charge = ExpediteCharge.objects.create(
-        ticket=ticket, customer=ticket.requester, organization_id=ticket.organization_id
-        or ticket.requester.organization_id, policy=policy, policy_name=policy.name,
+        ticket=ticket, customer=requester, organization_id=ticket.organization_id or requester.organization_id,
+        policy=policy, policy_name=policy.name,
         price=policy.expedite_price, currency=policy.expedite_currency if policy.expedite_price is not None else "",
         requested_by=agent, requested_by_label=f"{agent.name} <{agent.email}>", created_at=now,
     )
     engine.record_sla_event(ticket, "expedited", policy=policy.name, by=agent.email,
                             price=str(policy.expedite_price) if policy.expedite_price is not None else None,
                             currency=charge.currency)
-    # The switch itself: the events recorded so far are applied in order, then the new policy.
+    # Apply what happened so far first (in order), so the switch keeps every minute used;
+    # then the expedited policy.
     _apply_pending(ticket, state)
     engine.retarget(ticket, state, at=now, reason="expedited")
     state.save()
