@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -16,6 +17,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from frontdesk.accounts.api import router as accounts_router
 from frontdesk.accounts.services import token_authenticate
 from frontdesk.core.errors import DomainError
+from frontdesk.core.views import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from frontdesk.customers.api import router as customers_router
 from frontdesk.mail.api import router as mail_router
 from frontdesk.sla.api import router as sla_router
@@ -110,6 +112,15 @@ def on_too_big(request, exc):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     return error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request, exc):
+    logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+    response = error(request, 503, "database_unavailable", DATABASE_UNAVAILABLE)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.exception_handler(Exception)

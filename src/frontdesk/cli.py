@@ -79,7 +79,16 @@ def cmd_worker(args) -> int:
     if settings.FRONTDESK_WORKER_NICE > 0:
         os.nice(settings.FRONTDESK_WORKER_NICE)
 
-    call_command("db_worker", queue_name="*", interval=args.interval, startup_delay=False)
+    from frontdesk.core.workers import Heartbeat, new_worker_id
+
+    # The heartbeat lets a scheduler hand this worker's running task to another worker if
+    # this process dies mid-task (core/workers.py).
+    worker_id = new_worker_id()
+    heartbeat = Heartbeat(worker_id=worker_id, interval=settings.FRONTDESK_WORKER_HEARTBEAT).start()
+    try:
+        call_command("db_worker", queue_name="*", interval=args.interval, startup_delay=False, worker_id=worker_id)
+    finally:
+        heartbeat.stop()
     return 0
 
 
@@ -303,6 +312,48 @@ def cmd_manage(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    setup_django()
+    from pathlib import Path
+
+    from frontdesk.core.backup import backup_create
+    from frontdesk.core.errors import DomainError
+
+    try:
+        folder = backup_create(directory=Path(args.directory))
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    print(folder)
+    return 0
+
+
+def cmd_export(args) -> int:
+    setup_django()
+    from pathlib import Path
+
+    from frontdesk.core.backup import data_export
+
+    data_export(output=Path(args.file))
+    print(args.file)
+    return 0
+
+
+def cmd_import(args) -> int:
+    setup_django()
+    from pathlib import Path
+
+    from frontdesk.core.backup import data_import
+    from frontdesk.core.errors import DomainError
+
+    try:
+        data_import(source=Path(args.file), force=args.force)
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="frontdesk",
@@ -395,6 +446,19 @@ def build_parser() -> argparse.ArgumentParser:
     mp = mailbox_sub.add_parser("poll", help="poll now and print what was fetched")
     mp.add_argument("--id", type=int, default=None, help="one mailbox (default: every enabled one)")
     mp.set_defaults(func=cmd_mailbox_poll)
+
+    p = sub.add_parser("backup", help="a consistent copy of the database and data folders, safe while running")
+    p.add_argument("directory", help="where to create the dated backup folder")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("export", help="every row as JSON, to move to another database (see README)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="load an export into a freshly migrated database")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="load even if the database already has data")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("manage", help="any Django management command (advanced)")
     p.add_argument("rest", nargs=argparse.REMAINDER)

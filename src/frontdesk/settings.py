@@ -92,6 +92,8 @@ def database_from_url(url: str, home: Path) -> dict:
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         conn_max_age = int(options.pop("conn_max_age", "60"))
+        # A database host that vanished must fail a request in seconds (503), not hang it.
+        options.setdefault("connect_timeout", "5")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "frontdesk",
@@ -241,7 +243,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 CACHES = (
-    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    {"default": {
+        # Django's Redis backend that degrades to "no cache" while Redis is down (core/cache.py);
+        # short socket timeouts so a vanished Redis costs a page at most a second.
+        "BACKEND": "frontdesk.core.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }}
     if REDIS_URL
     else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 )
@@ -288,6 +295,10 @@ FRONTDESK_SCHEDULER_INTERVAL = env_int("FRONTDESK_SCHEDULER_INTERVAL", 5)
 # listener stay responsive while a backlog is worked off; 0 keeps the normal priority.
 FRONTDESK_WORKER_NICE = env_int("FRONTDESK_WORKER_NICE", 5)
 FRONTDESK_TASK_MAX_ATTEMPTS = env_int("FRONTDESK_TASK_MAX_ATTEMPTS", 6)
+# Workers beat every FRONTDESK_WORKER_HEARTBEAT seconds; a task still running after its worker
+# has been silent for FRONTDESK_WORKER_DEAD_AFTER seconds is handed back to the queue.
+FRONTDESK_WORKER_HEARTBEAT = env_int("FRONTDESK_WORKER_HEARTBEAT", 5)
+FRONTDESK_WORKER_DEAD_AFTER = env_int("FRONTDESK_WORKER_DEAD_AFTER", 60)
 FRONTDESK_WEB_WORKERS = env_int("FRONTDESK_WEB_WORKERS", 2)
 
 # Inbound SMTP listener (`frontdesk smtp`). Oversized messages and headers get 552, recipients

@@ -23,3 +23,5 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("frontdesk/favicon.svg"), permanent=True)),
     path("", core_views.home, name="home"),
 ]
+
+handler500 = "frontdesk.core.views.server_error"

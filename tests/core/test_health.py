@@ -7,7 +7,7 @@ def test_it_reports_database_and_queue(db):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["database"]["status"] == "ok"
-    assert body["queue"] == {"ready": 0, "running": 0, "failed": 0}
+    assert body["queue"] == {"ready": 0, "running": 0, "failed": 0, "workers": 0}
 
 
 def test_it_answers_liveness_without_the_database():

@@ -21,7 +21,7 @@ def test_it_reads_postgres_urls(tmp_path):
 
     assert (db["ENGINE"], db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "django.db.backends.postgresql", "helpdesk", "fd", "p@ss", "db.internal", "6543")
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "5"}  # a vanished host fails fast
 
 
 def test_it_refuses_unknown_schemes(tmp_path):

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from frontdesk.core.tasks import enqueue_on_commit
+from frontdesk.core.workers import requeue_orphaned_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def run_scheduler(*, interval: float, stop: threading.Event | None = None) -> No
             close_old_connections()
             if claimed := clock_tick():
                 logger.info("scheduler handed %d due jobs to workers", claimed)
+            requeue_orphaned_tasks()
         except Exception:
             # A tick that fails (database restarting) must not end the loop.
             logger.exception("scheduler tick failed; retrying next interval")
