@@ -16,6 +16,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from frontdesk.accounts.api import router as accounts_router
 from frontdesk.accounts.services import token_authenticate
+from frontdesk.calendars.api import router as calendars_router
 from frontdesk.core.errors import DomainError
 from frontdesk.core.views import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from frontdesk.customers.api import router as customers_router
@@ -159,3 +160,4 @@ api.add_router("/", customers_router)
 api.add_router("/", tickets_router)
 api.add_router("/", mail_router)
 api.add_router("/", sla_router)
+api.add_router("/", calendars_router)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from frontdesk.accounts.models import Agent
 from frontdesk.accounts.services import agent_create, group_get_or_create, token_create
+from frontdesk.calendars.models import BusinessCalendar
+from frontdesk.calendars.services import calendar_add_closed_day, calendar_create, calendar_set_special_hours
 from frontdesk.customers.models import Customer
 from frontdesk.customers.services import customer_create, organization_create
 from frontdesk.mail.models import Inbox
@@ -164,13 +166,11 @@ def _ensure_inbox(agents: dict[str, Agent]) -> None:
 
 
 def _ensure_sla(agents: dict[str, Agent]) -> None:
-    """Standard (default, business hours) and Premium (24/7) SLA policies and the paid
-    "Expedited" one (24/7, routed to Technical L2), before the
-    demo tickets are opened so their timers start."""
+    """Standard (default calendar: Berlin business hours) and Premium (24/7) SLA policies and
+    the paid "Expedited" one (24/7, routed to Technical L2), before the demo tickets are
+    opened so their timers start."""
     from frontdesk.accounts.models import Group
-    from frontdesk.calendars.models import BusinessCalendar
     from frontdesk.calendars.selectors import calendar_default
-    from frontdesk.calendars.services import calendar_create
     from frontdesk.sla.models import SlaPolicy
     from frontdesk.sla.policy_services import sla_policy_create
 
@@ -178,8 +178,7 @@ def _ensure_sla(agents: dict[str, Agent]) -> None:
         return
     admin, calendar = agents["admin@demo.frontdesk.test"], calendar_default()
     every = ("low", "normal", "high", "urgent")
-    always = BusinessCalendar.objects.filter(name="Always open").first() or calendar_create(
-        name="Always open", time_zone="UTC", always_open=True)
+    always = BusinessCalendar.objects.get(name="24/7")  # from _ensure_calendars
     sla_policy_create(
         actor=admin, name="Standard", is_default=True, calendar_id=calendar.pk,
         targets={"first_response": dict.fromkeys(every, 1440), "next_response": dict.fromkeys(every, 1440),
@@ -204,12 +203,31 @@ def _ensure_sla(agents: dict[str, Agent]) -> None:
     )
 
 
+def _ensure_calendars() -> None:
+    """Business calendars through the services: Berlin support hours with German holidays
+    (the default: SLA and reminders count business time on it) and a 24/7 one."""
+    if not BusinessCalendar.objects.filter(name="Support hours (Berlin)").exists():
+        berlin = calendar_create(
+            name="Support hours (Berlin)", time_zone="Europe/Berlin", country="DE", subdivision="BE",
+            hours=[(day, start, end) for day in range(5) for start, end in (("08:30", "12:30"), ("13:30", "17:30"))],
+            is_default=not BusinessCalendar.objects.filter(is_default=True).exists(),
+        )
+        year = timezone.now().year
+        calendar_add_closed_day(calendar=berlin, date=date(year, 12, 24), label="Christmas Eve")
+        calendar_add_closed_day(calendar=berlin, date=date(year, 12, 31), label="New Year's Eve")
+        calendar_set_special_hours(calendar=berlin, date=date(year, 12, 23), hours=[("09:00", "13:00")],
+                                   label="Short day before Christmas")
+    if not BusinessCalendar.objects.filter(name="24/7").exists():
+        calendar_create(name="24/7", time_zone="UTC", always_open=True)
+
+
 @transaction.atomic
 def load_demo() -> dict:
     """Create the demo (once) and return the logins, including a fresh API token."""
     logins = _stored_logins()
     agents = _ensure_agents(logins)
     customers = _ensure_customers()
+    _ensure_calendars()  # before the SLA policies that run on them
     _ensure_sla(agents)
     _ensure_tickets(agents, customers)
     _ensure_inbox(agents)

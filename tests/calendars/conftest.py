@@ -38,3 +38,9 @@ def plain(db):
 @pytest.fixture
 def always(db):
     return calendar_create(name="24/7", time_zone="Europe/Berlin", always_open=True)
+
+
+@pytest.fixture
+def persona(request):
+    """``persona("agent")`` → that persona fixture; ``persona(None)`` → None (no token)."""
+    return lambda name: request.getfixturevalue(name) if name else None

@@ -19,6 +19,11 @@ from django.db.models import F, Q
 
 from frontdesk.core.models import TimeStampedModel
 
+CROSSES_MIDNIGHT = (
+    "An interval must end after it starts; it cannot cross midnight "
+    "(end it at 24:00 and start the next day at 00:00)."
+)
+
 
 def format_minute(minute: int) -> str:
     """540 → "09:00"; 1440 → "24:00"."""
@@ -82,6 +87,7 @@ class OpeningInterval(models.Model):
             models.CheckConstraint(
                 condition=Q(start_minute__lt=F("end_minute"), end_minute__lte=1440),
                 name="calendars_interval_order",
+                violation_error_message=CROSSES_MIDNIGHT,
             ),
         ]
 
@@ -124,6 +130,7 @@ class SpecialHours(models.Model):
             models.CheckConstraint(
                 condition=Q(start_minute__lt=F("end_minute"), end_minute__lte=1440),
                 name="calendars_special_order",
+                violation_error_message=CROSSES_MIDNIGHT,
             ),
         ]
 

@@ -100,7 +100,6 @@ def _merge(spans: Iterable[Span]) -> tuple[Span, ...]:
 class _Day:
     intervals: tuple[Interval, ...]
     total: timedelta
-    last_end: datetime | None  # end of the last *raw* interval: the next day's clip point
 
 
 class BusinessSchedule:
@@ -131,6 +130,7 @@ class BusinessSchedule:
         self.closed = frozenset(closed)
         self.special = {day: _merge(spans) for day, spans in (special or {}).items()}
         self._days: dict[date, _Day] = {}
+        self._raws: dict[date, tuple[Interval, ...]] = {}
         self._weeks: dict[date, timedelta] = {}
         self._lock = threading.Lock()  # guards only the clearing of the memo dicts
 
@@ -158,6 +158,9 @@ class BusinessSchedule:
         return local.astimezone(UTC)
 
     def _raw(self, day: date) -> tuple[Interval, ...]:
+        cached = self._raws.get(day)
+        if cached is not None:
+            return cached
         converted = [(self._wall(day, s), self._wall(day, e)) for s, e in self.spans_on(day)]
         merged: list[list[datetime]] = []
         for start, end in sorted(converted):
@@ -167,7 +170,9 @@ class BusinessSchedule:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
                 merged.append([start, end])
-        return tuple((start, end) for start, end in merged)
+        result = tuple((start, end) for start, end in merged)
+        self._raws[day] = result
+        return result
 
     def _day(self, day: date) -> _Day:
         cached = self._days.get(day)
@@ -185,11 +190,11 @@ class BusinessSchedule:
         result = _Day(
             intervals=tuple(intervals),
             total=sum((end - start for start, end in intervals), ZERO),
-            last_end=raw[-1][1] if raw else None,
         )
         if len(self._days) >= DAY_CACHE_LIMIT:
             with self._lock:
                 self._days.clear()
+                self._raws.clear()
                 self._weeks.clear()
         self._days[day] = result
         return result
