@@ -180,6 +180,44 @@ def _ensure_inbox(agents: dict[str, Agent]) -> None:
         )
 
 
+def _ensure_sla(agents: dict[str, Agent]) -> None:
+    """Standard (default calendar: Berlin business hours) and Premium (24/7) SLA policies and
+    the paid "Expedited" one (24/7, routed to Technical L2), before the demo tickets are
+    opened so their timers start."""
+    from frontdesk.accounts.models import Group
+    from frontdesk.calendars.selectors import calendar_default
+    from frontdesk.sla.models import SlaPolicy
+    from frontdesk.sla.policy_services import sla_policy_create
+
+    if SlaPolicy.objects.exists():
+        return
+    admin, calendar = agents["admin@demo.frontdesk.test"], calendar_default()
+    every = ("low", "normal", "high", "urgent")
+    always = BusinessCalendar.objects.get(name="24/7")  # from _ensure_calendars
+    sla_policy_create(
+        actor=admin, name="Standard", is_default=True, calendar_id=calendar.pk,
+        targets={"first_response": dict.fromkeys(every, 1440), "next_response": dict.fromkeys(every, 1440),
+                 "resolution": {"low": 4800, "normal": 4800, "high": 2400, "urgent": 960}},
+        warning_actions=[{"kind": "notify"}], breach_actions=[{"kind": "notify"}],
+    )
+    sla_policy_create(
+        actor=admin, name="Premium", position=10, calendar_id=always.pk, conditions={"plans": ["premium"]},
+        targets={"first_response": {"low": 240, "normal": 120, "high": 60, "urgent": 30},
+                 "next_response": {"low": 240, "normal": 120, "high": 60, "urgent": 30},
+                 "resolution": {"low": 1920, "normal": 960, "high": 480, "urgent": 240}},
+        warning_actions=[{"kind": "notify"}],
+        breach_actions=[{"kind": "notify"}, {"kind": "raise_priority"}, {"kind": "add_tag", "tag": "sla-missed"}],
+    )
+    tier2 = Group.objects.filter(name="Technical L2").first()
+    sla_policy_create(
+        actor=admin, name="Expedited", position=1, is_expedited=True, calendar_id=always.pk,
+        targets={"first_response": dict.fromkeys(every, 30), "next_response": dict.fromkeys(every, 60),
+                 "resolution": dict.fromkeys(every, 480)},
+        warning_actions=[{"kind": "notify"}], breach_actions=[{"kind": "notify"}, {"kind": "raise_priority"}],
+        expedite_group_id=tier2.pk if tier2 else None, expedite_price="49.00", expedite_currency="EUR",
+    )
+
+
 def _ensure_calendars() -> None:
     """Business calendars through the services: Berlin support hours with German holidays
     (the default: SLA and reminders count business time on it) and a 24/7 one."""
@@ -288,10 +326,11 @@ def load_demo() -> dict:
     logins = _stored_logins()
     agents = _ensure_agents(logins)
     customers = _ensure_customers()
+    _ensure_calendars()  # before the SLA policies that run on them
+    _ensure_sla(agents)
     _ensure_tickets(agents, customers)
     _ensure_ratings(customers)
     _ensure_inbox(agents)
-    _ensure_calendars()
     _ensure_goodwill(agents)
     _ensure_followups(agents, customers)
     if "api_token" not in logins:

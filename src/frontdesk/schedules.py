@@ -36,4 +36,10 @@ DUE_WORK = [
         task="frontdesk.csat.tasks.survey_send",
         id_kwarg="survey_id",
     ),
+    DueWork(
+        model="sla.SlaTimer",
+        due_field="next_check_at",
+        task="frontdesk.sla.tasks.sla_timer_check",
+        id_kwarg="timer_id",
+    ),
 ]

@@ -190,6 +190,7 @@ INSTALLED_APPS = [
     "frontdesk.goodwill",
     "frontdesk.followups",
     "frontdesk.csat",
+    "frontdesk.sla",
     "frontdesk.mail",
     "frontdesk.portal",
     "frontdesk.desk",

@@ -23,6 +23,11 @@ SUBSCRIPTIONS: dict[str, list[str]] = {
     "satisfaction": ["frontdesk.followups.tasks.followup_after_bad_rating"],
 }
 
+# SLA timers follow every ticket change that starts, pauses, satisfies or re-targets them
+# (one task per event; whichever runs first applies all of the ticket's events in order).
+for _kind in ("created", "reply", "customer_message", "status", "priority", "group", "tags"):
+    SUBSCRIPTIONS.setdefault(_kind, []).append("frontdesk.sla.tasks.sla_on_ticket_event")
+
 
 def notify_subscribers(event) -> None:
     for task_path in SUBSCRIPTIONS.get(event.kind, ()):

@@ -38,6 +38,7 @@ SORT_CHOICES = [
     ("-created_at", "Newest"),
     ("created_at", "Oldest"),
     ("-priority", "Priority, most urgent first"),
+    ("sla_due_at", "Next SLA due"),
 ]
 
 

@@ -19,6 +19,7 @@ from frontdesk.accounts.models import Agent
 from frontdesk.core.text import URL_SCHEMES, text_to_html
 from frontdesk.desk.followup_display import FOLLOWUP_EVENT_KINDS, describe_followup_event
 from frontdesk.mail.quotes import visible_text
+from frontdesk.sla.display import describe_sla_event
 from frontdesk.tickets.models import EventKind, Message, Priority, Status, TicketEvent
 
 # Images load only from our own attachment downloads (inline cid: images are rewritten to these
@@ -153,6 +154,8 @@ def describe(event: TicketEvent, *, agent_names: dict[str, str]) -> str:
         elif isinstance(before, dict):
             rated = f"changed the comment of their {now} rating"
         return f"{rated}: “{after['comment']}”" if after.get("comment") else rated
+    if kind == EventKind.SLA and isinstance(after, dict):
+        return describe_sla_event(after)
     return _label(EventKind, kind)
 
 

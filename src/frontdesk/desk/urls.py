@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("frontdesk.desk.followup_urls")),
     path("", include("frontdesk.desk.ticket_urls")),
     path("", include("frontdesk.desk.csat_urls")),
+    path("", include("frontdesk.sla.urls")),
 ]

@@ -13,7 +13,7 @@ from frontdesk.core.models import TimeStampedModel
 
 ACK_DEFAULT = (
     "Hello {name},\n\n"
-    "We have received your message and opened ticket {reference}. You can simply reply to "
+    "We have received your message and opened ticket {reference}.{promise} You can simply reply to "
     "this email to add anything; your reply goes straight to the same conversation.\n\n"
     "{inbox}"
 )

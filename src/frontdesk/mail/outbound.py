@@ -20,6 +20,7 @@ from frontdesk.core.tasks import enqueue_on_commit
 from frontdesk.core.text import single_line
 from frontdesk.customers.models import ContactKind, ContactPoint
 from frontdesk.portal.services import link_issue_url
+from frontdesk.sla.promise import promise_for_ticket
 from frontdesk.tickets.models import EventKind, Message, Ticket, TicketEvent, Visibility
 from frontdesk.tickets.timeline import record_event
 
@@ -203,10 +204,14 @@ def outbound_queue_ack(
         return None
     inbox = inbox or ticket_inbox(ticket)
     template = inbox.ack_text if inbox else Inbox._meta.get_field("ack_text").default
+    promise = promise_for_ticket(ticket)
+    promise_text = f" {promise.text}." if promise else ""
     body = template.format_map(_SafeFormat(
         name=customer_name or "there", reference=ticket.reference, subject=ticket.subject,
-        inbox=(inbox.from_name or inbox.name) if inbox else "Support",
+        inbox=(inbox.from_name or inbox.name) if inbox else "Support", promise=promise_text,
     ))
+    if promise and "{promise}" not in template:  # an admin's own text still states the promise
+        body = f"{body.rstrip()}\n\n{promise.text}."
     return _queue(
         ticket=ticket, kind=OutboundKind.ACK, to=to, body_text=body, auto_submitted="auto-replied",
         subject=tagged_subject(ticket), inbox=inbox, thread=thread,

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from frontdesk.core.errors import DomainError
 from frontdesk.mail.models import Inbox
+from frontdesk.sla.promise import promise_for_ticket
 from frontdesk.tickets.attachments import download_response
 from frontdesk.tickets.services import (
     ticket_receive_customer_message,
@@ -140,6 +141,7 @@ def help_page(request):
     # Post/Redirect/Get; the confirmation is bound to this session, not to a guessable URL.
     request.session[SENT_KEY] = {
         "reference": ticket.reference, "email": data["email"].strip().lower(), "subject": ticket.subject,
+        "promise": getattr(promise_for_ticket(ticket), "text", ""),
     }
     return redirect("portal-help-sent")
 
@@ -213,6 +215,7 @@ def _conversation_page(request, resolved: ResolvedLink, *, form: ReplyForm | Non
             "can_solve": ticket.status not in ("solved", "closed"),
             "can_reopen": ticket.status in ("solved", "pending"),
             "is_closed": ticket.status == "closed",
+            "promise": promise_for_ticket(ticket),
         }, status=status)
 
 

@@ -95,6 +95,9 @@ class Ticket(models.Model):
     last_agent_reply_at = models.DateTimeField(null=True, blank=True)
     # Due time claimed by the scheduler (frontdesk/schedules.py): solved → closed.
     auto_close_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Written only by the sla app: the earliest due time of the ticket's running SLA timers
+    # (overdue ones included), for the inbox's "next SLA due" order and its badges.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -117,6 +120,10 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status", "-updated_at", "-id", "group"], name="ticket_assignee_list"),
             models.Index(fields=["group", "status", "-updated_at", "-id", "assignee"], name="ticket_group_list"),
             models.Index(fields=["requester", "-created_at"], name="ticket_requester_created"),
+            # "Next SLA due": an ordered walk of the tickets with a running timer only (the
+            # index holds no other row), with the columns the status and visibility filters read.
+            models.Index(fields=["sla_due_at", "id", "status", "group", "assignee"], name="ticket_sla_due",
+                         condition=models.Q(sla_due_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -237,6 +244,7 @@ class EventKind(models.TextChoices):
     CHECK_IN = "check_in", "Post-solve check-in"
     SURVEY = "survey", "Satisfaction survey sent"
     SATISFACTION = "satisfaction", "Satisfaction rating"
+    SLA = "sla", "SLA timer changed"
 
 
 class TicketEvent(models.Model):

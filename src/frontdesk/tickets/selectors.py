@@ -270,7 +270,12 @@ def ticket_page(
 # whole filtered set by a computed rank.
 PRIORITY_SORT = "-priority"
 PRIORITY_ORDER = [Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW]
-WINDOW_SORTS = SORTS | {PRIORITY_SORT}
+# "sla_due_at": next SLA due first (overdue ones at the top), then the tickets with no running
+# SLA timer, most recently updated first. Two segments, each a keyset walk of its own index
+# (the partial ticket_sla_due index holds only tickets with a due time).
+SLA_SORT = "sla_due_at"
+SLA_SEGMENTS = {"due": ("sla_due_at", False), "none": ("updated_at", True)}
+WINDOW_SORTS = SORTS | {PRIORITY_SORT, SLA_SORT}
 
 
 @dataclass(frozen=True)
@@ -281,17 +286,21 @@ class TicketWindow:
 
 
 def _encode_window_cursor(ticket: Ticket, sort: str) -> str:
+    if sort == SLA_SORT:
+        key = "due" if ticket.sla_due_at else "none"
+        raw = json.dumps([key, getattr(ticket, SLA_SEGMENTS[key][0]).isoformat(), ticket.pk]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
     if sort != PRIORITY_SORT:
         return encode_cursor(ticket, sort)
     raw = json.dumps([ticket.priority, ticket.updated_at.isoformat(), ticket.pk]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_priority_cursor(cursor: str) -> tuple[str, datetime, int]:
+def _decode_priority_cursor(cursor: str, keys=PRIORITY_ORDER) -> tuple[str, datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         priority, value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if priority not in PRIORITY_ORDER:
+        if priority not in keys:
             raise ValueError(priority)
         return priority, check_date_range(datetime.fromisoformat(value)), int(pk)
     except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
@@ -343,6 +352,7 @@ def ticket_window(
     backwards = before is not None
     cursor = before if backwards else after
     tickets = apply_filters(tickets_visible_to(agent=agent), filters)
+    segment_order: dict[str, tuple[str, bool]] = {}  # segment key → its own (field, descending)
     if sort == PRIORITY_SORT:
         field, descending = "updated_at", True
         segments = [(priority, tickets.filter(priority=priority)) for priority in PRIORITY_ORDER]
@@ -350,6 +360,15 @@ def ticket_window(
         if cursor:
             priority, value, pk = _decode_priority_cursor(cursor)
             position = PRIORITY_ORDER.index(priority)
+    elif sort == SLA_SORT:
+        field, descending = SLA_SEGMENTS["due"]
+        segment_order = SLA_SEGMENTS
+        segments = [("due", tickets.filter(sla_due_at__isnull=False)),
+                    ("none", tickets.filter(sla_due_at__isnull=True))]
+        position = None
+        if cursor:
+            key, value, pk = _decode_priority_cursor(cursor, keys=list(SLA_SEGMENTS))
+            position = list(SLA_SEGMENTS).index(key)
     else:
         field, descending = sort.lstrip("-"), sort.startswith("-")
         segments = [(None, tickets)]
@@ -360,19 +379,26 @@ def ticket_window(
     if position is not None:
         segments = segments[position::-1] if backwards else segments[position:]
         key, first = segments[0]
-        op = "lt" if descending != backwards else "gt"
-        segments[0] = (key, _keyset(first, field, value, pk, op))
+        key_field, key_desc = segment_order.get(key, (field, descending))
+        op = "lt" if key_desc != backwards else "gt"
+        segments[0] = (key, _keyset(first, key_field, value, pk, op))
     elif backwards:
         segments.reverse()
-    forward_desc = descending != backwards
-    order = [f"-{field}" if forward_desc else field, "-pk" if forward_desc else "pk"]
+
+    def ordering(key) -> tuple[str, bool, list[str]]:
+        key_field, key_desc = segment_order.get(key, (field, descending))
+        forward_desc = key_desc != backwards
+        return key_field, forward_desc, [f"-{key_field}" if forward_desc else key_field,
+                                         "-pk" if forward_desc else "pk"]
+
     related = lambda qs: with_list_columns(qs.select_related("requester", "group", "assignee")).prefetch_related("tags")  # noqa: E731
     # Ids first, then the rows by id: a plan that sorts (a tag's tickets, a date range) then
     # sorts bare ids, instead of joining requester, group and assignee and computing the
     # requester's email for every candidate row before the sort (SQLite does that).
     ids: list[int] = []
-    for _, segment in segments:
-        ids += _ordered_ids(segment, field=field, order=order, descending=forward_desc,
+    for key, segment in segments:
+        key_field, forward_desc, order = ordering(key)
+        ids += _ordered_ids(segment, field=key_field, order=order, descending=forward_desc,
                             statuses=filters.status, count=limit + 1 - len(ids))
         if len(ids) > limit:
             break
