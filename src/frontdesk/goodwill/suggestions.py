@@ -1,9 +1,9 @@
 """Rules that suggest a gesture on a ticket page, each explained in one line.
 
 A rule is a function ``(ticket) -> str | None``: the explanation when it applies. Add one by
-appending it to ``RULES`` (SLA breach, incident and bad-rating rules belong with those apps
-and are to be added when they land). Each rule reads its own setting; an empty or zero
-setting turns it off.
+appending it to ``RULES``. Rules about other apps read the ticket's timeline (the SLA app's
+``sla`` events, the satisfaction app's ``satisfaction`` events), so goodwill imports neither.
+Each rule reads its own setting, if it has one; an empty or zero setting turns it off.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from frontdesk.tickets.models import Ticket
 
@@ -39,7 +40,45 @@ def many_tickets_this_month(ticket: Ticket) -> str | None:
     return None
 
 
-RULES: list[Callable[[Ticket], str | None]] = [high_value_plan, many_tickets_this_month]
+METRIC_NAMES = {"first_response": "first response", "next_response": "reply", "resolution": "resolution"}
+
+
+def _hours(delta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours >= 1 else f"{max(1, round(hours * 60))} min"
+
+
+def sla_target_missed(ticket: Ticket) -> str | None:
+    """A response or resolution target of this ticket was missed: how late (until it was met, or now)."""
+    events = list(ticket.events.filter(kind="sla").order_by("created_at", "id").values_list("after", "created_at"))
+    for position, (after, _) in enumerate(events):
+        if not isinstance(after, dict) or after.get("action") != "breached":
+            continue
+        metric = after.get("metric", "")
+        due = parse_datetime(str(after.get("due_at") or ""))
+        met = next((at for later, at in events[position + 1:]
+                    if isinstance(later, dict) and later.get("action") == "satisfied"
+                    and any(isinstance(m, dict) and m.get("metric") == metric for m in later.get("metrics") or [])),
+                   None)
+        name = METRIC_NAMES.get(metric, "response")
+        if due is None:
+            return f"suggested because the {name} target was missed"
+        return f"suggested because the {name} was {_hours((met or timezone.now()) - due)} late"
+    return None
+
+
+def bad_rating(ticket: Ticket) -> str | None:
+    """The customer's current satisfaction rating of this ticket is Bad."""
+    latest = ticket.events.filter(kind="satisfaction").order_by("-created_at", "-id").values_list("after", flat=True)
+    after = next(iter(latest), None)
+    if not isinstance(after, dict) or after.get("rating") != "bad":
+        return None
+    comment = " ".join(str(after.get("comment") or "").split())
+    quoted = f": “{comment[:80]}{'…' if len(comment) > 80 else ''}”" if comment else ""
+    return f"suggested because the customer rated this conversation Bad{quoted}"
+
+
+RULES: list[Callable[[Ticket], str | None]] = [high_value_plan, many_tickets_this_month, sla_target_missed, bad_rating]
 
 
 def suggestions_for(ticket: Ticket) -> list[str]:
