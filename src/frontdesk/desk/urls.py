@@ -17,6 +17,7 @@ urlpatterns = [
     path("views/<slug:slug>/delete/", views.view_delete, name="view_delete"),
     path("bulk/", views.bulk, name="bulk"),
     path("search/", views.search, name="search"),
+    path("reports/", views.reports, name="reports"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),
     path("notifications/<int:pk>/", notification_views.notification_open, name="notification_open"),

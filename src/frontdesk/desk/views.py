@@ -154,3 +154,8 @@ def search(request: HttpRequest):
     return render(request, "desk/search.html", {
         "search_query": results.query, "results": results, "desk_section": "search",
     })
+
+
+def reports(request: HttpRequest):
+    """The index of the workspace's reports (each page checks its own permissions)."""
+    return render(request, "desk/reports.html", {"desk_section": "reports"})
