@@ -97,7 +97,8 @@ def test_a_solved_ticket_gets_a_survey_and_the_good_rating_shows_on_the_ticket(
             "Maria Lopez rated the support Good: “Sam fixed it within the hour.”")
 
         # -- And in the report, reached from the workspace's navigation. -----------------------
-        page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Satisfaction").click()
+        page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Reports").click()
+        page.get_by_role("link", name="Satisfaction").click()
         expect(page.get_by_test_id("csat-score")).to_have_text("100.0 %")
         expect(page.locator(".csat-comments")).to_contain_text("Sam fixed it within the hour.")
         screenshot(page, "csat-report")
