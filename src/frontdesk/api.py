@@ -20,6 +20,7 @@ from frontdesk.calendars.api import router as calendars_router
 from frontdesk.core.errors import DomainError
 from frontdesk.core.views import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from frontdesk.customers.api import router as customers_router
+from frontdesk.goodwill.api import router as goodwill_router
 from frontdesk.mail.api import router as mail_router
 from frontdesk.sla.api import router as sla_router
 from frontdesk.tickets.api import router as tickets_router
@@ -161,3 +162,4 @@ api.add_router("/", tickets_router)
 api.add_router("/", mail_router)
 api.add_router("/", sla_router)
 api.add_router("/", calendars_router)
+api.add_router("/", goodwill_router)

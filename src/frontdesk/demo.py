@@ -221,6 +221,59 @@ def _ensure_calendars() -> None:
         calendar_create(name="24/7", time_zone="UTC", always_open=True)
 
 
+def _ensure_goodwill(agents: dict[str, Agent]) -> None:
+    """Goodwill: rates, mandates, a small catalog with a voucher pool, one gesture granted and
+    one waiting for approval. Credits are manual tasks for Billing here: point them at your
+    back-office by giving them a webhook endpoint in the admin."""
+    from decimal import Decimal
+
+    from frontdesk.accounts.models import Group
+    from frontdesk.goodwill.models import ExchangeRate, Gesture, Grant, Mandate, Voucher
+    from frontdesk.goodwill.services import gesture_grant
+
+    if Gesture.objects.exists():
+        return
+    ExchangeRate.objects.create(currency="USD", rate=Decimal("0.92"))
+    ExchangeRate.objects.create(currency="GBP", rate=Decimal("1.17"))
+    billing = Group.objects.get(name="Billing")
+    Mandate.objects.create(role="agent", currency="EUR", max_per_gesture=Decimal("50"),
+                           max_per_customer=Decimal("100"), monthly_budget=Decimal("300"))
+    Mandate.objects.create(group=billing, currency="EUR", max_per_gesture=Decimal("100"),
+                           monthly_budget=Decimal("600"), group_monthly_budget=Decimal("2000"))
+    Mandate.objects.create(agent=agents["tara@demo.frontdesk.test"], currency="EUR", max_per_gesture=Decimal("250"))
+    voucher = Gesture.objects.create(
+        name="Voucher 10 EUR", kind="voucher", currency="EUR", value=Decimal("10"), fulfilment="voucher_pool",
+        expiry_days=90, snippet="As a small apology, here is a voucher for {amount} {currency}: {code} "
+        "(valid until {expiry}).",
+    )
+    Voucher.objects.bulk_create([Voucher(gesture=voucher, code=f"DEMO-{secrets.token_hex(3).upper()}")
+                                 for _ in range(20)])
+    credit = Gesture.objects.create(
+        name="Account credit", kind="account_credit", currency="EUR", min_value=Decimal("5"),
+        max_value=Decimal("300"), fulfilment="manual", task_group=billing,
+        snippet="Dear {name}, we have added {amount} {currency} to your account.",
+    )
+    Gesture.objects.create(name="Free shipping on next order", kind="free_shipment", currency="EUR",
+                           value=Decimal("6.90"), fulfilment="manual", task_group=billing,
+                           snippet="Your next delivery ships free, {name}.")
+    Gesture.objects.create(name="Handwritten card", kind="personal_note", currency="EUR", value=Decimal("3"),
+                           fulfilment="manual", task_agent=agents["sam@demo.frontdesk.test"],
+                           snippet="We are sending you a little card by post.")
+    charged = Ticket.objects.filter(subject="Charged twice for my March invoice").first()
+    crash = Ticket.objects.filter(subject="App crashes when I upload a photo").first()
+    if charged and not Grant.objects.exists():
+        gesture_grant(ticket=charged, agent=agents["bill@demo.frontdesk.test"], gesture=voucher, value="10",
+                      currency="EUR", reason="our_mistake", note="Double charge")
+    if crash:
+        gesture_grant(ticket=crash, agent=agents["tara@demo.frontdesk.test"], gesture=credit, value="25",
+                      currency="EUR", reason="product_defect")
+        sam = agents["sam@demo.frontdesk.test"]
+        reset = Ticket.objects.filter(subject="Password reset email never arrives").first()
+        if reset:
+            gesture_grant(ticket=reset, agent=sam, gesture=credit, value="80", currency="EUR", reason="delay",
+                          note="Locked out for a week")
+
+
 @transaction.atomic
 def load_demo() -> dict:
     """Create the demo (once) and return the logins, including a fresh API token."""
@@ -231,6 +284,7 @@ def load_demo() -> dict:
     _ensure_sla(agents)
     _ensure_tickets(agents, customers)
     _ensure_inbox(agents)
+    _ensure_goodwill(agents)
     if "api_token" not in logins:
         logins["api_token"] = token_create(agent=agents["admin@demo.frontdesk.test"], name="demo")
     _save_logins(logins)

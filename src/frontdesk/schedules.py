@@ -21,4 +21,10 @@ DUE_WORK = [
         task="frontdesk.sla.tasks.sla_timer_check",
         id_kwarg="timer_id",
     ),
+    DueWork(
+        model="goodwill.Grant",
+        due_field="approval_due_at",
+        task="frontdesk.goodwill.tasks.goodwill_approval_due",
+        id_kwarg="grant_id",
+    ),
 ]

@@ -141,6 +141,8 @@ def describe(event: TicketEvent, *, agent_names: dict[str, str]) -> str:
         return f"email to {to}: {after.get('status', '?')}{error}"
     if kind == EventKind.SLA and isinstance(after, dict):
         return describe_sla_event(after)
+    if kind == EventKind.GOODWILL and isinstance(after, dict) and after.get("summary"):
+        return str(after["summary"])
     return _label(EventKind, kind)
 
 

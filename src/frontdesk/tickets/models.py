@@ -237,6 +237,7 @@ class EventKind(models.TextChoices):
     CCS = "ccs", "CCs changed"
     AUTOMATIC = "automatic", "Automatic message to the customer"
     SLA = "sla", "SLA timer changed"
+    GOODWILL = "goodwill", "Goodwill gesture"
 
 
 class TicketEvent(models.Model):
