@@ -20,6 +20,7 @@ from frontdesk.core.errors import DomainError
 from frontdesk.core.views import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from frontdesk.customers.api import router as customers_router
 from frontdesk.mail.api import router as mail_router
+from frontdesk.search.api import router as search_router
 from frontdesk.tickets.api import router as tickets_router
 
 logger = logging.getLogger(__name__)
@@ -157,3 +158,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
 api.add_router("/", tickets_router)
 api.add_router("/", mail_router)
+api.add_router("/", search_router)
