@@ -11,7 +11,14 @@ import time_machine
 from frontdesk.customers.services import customer_create
 from frontdesk.search import selectors
 from frontdesk.search.query import BadQuery, parse
-from frontdesk.tickets.services import ticket_add_note, ticket_assign, ticket_create, ticket_reply, ticket_set_status, ticket_tag
+from frontdesk.tickets.services import (
+    ticket_add_note,
+    ticket_assign,
+    ticket_create,
+    ticket_reply,
+    ticket_set_status,
+    ticket_tag,
+)
 
 
 def subjects(agent, text, **kwargs):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from frontdesk.accounts.models import Agent, Group, Role
 from frontdesk.customers.models import ContactKind, ContactPoint, Customer, Organization
@@ -25,7 +25,6 @@ from frontdesk.tickets.selectors import (
     apply_filters,
     count_capped,
     tickets_visible_to,
-    with_list_columns,
 )
 
 from .models import SavedView
