@@ -22,10 +22,9 @@ Query shapes (each fast at a million tickets; bench/search.py measures them):
 * Operators without words list the visible tickets matching them, newest first (ticket id).
 """
 
-from __future__ import annotations
-
 # ruff: noqa: S608, S611 — the SQL below is put together from constants of this module and SQL
 # the ORM compiled; what the agent typed only ever travels as bound parameters.
+from __future__ import annotations
 
 import base64
 import binascii
