@@ -129,8 +129,11 @@ CREATE FUNCTION search_words(value text) RETURNS text LANGUAGE sql IMMUTABLE PAR
   SELECT translate(value, '@./:_+-', '       ')
 $$;
 
--- Subject (weight A), requester (B), messages newest first (D).
-CREATE FUNCTION search_ticket_refresh(ids bigint[]) RETURNS void LANGUAGE sql AS $$
+-- Subject (weight A), requester (B), messages newest first (D). PL/pgSQL, not SQL: a
+-- PL/pgSQL function's statements are planned once per session, an SQL function's every call.
+CREATE FUNCTION search_ticket_refresh(ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF cardinality(ids) = 0 THEN RETURN; END IF;
   DELETE FROM search_ticket_document d WHERE d.ticket_id = ANY(ids)
     AND NOT EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.id = d.ticket_id);
   INSERT INTO search_ticket_document (ticket_id, document)
@@ -145,9 +148,11 @@ CREATE FUNCTION search_ticket_refresh(ids bigint[]) RETURNS void LANGUAGE sql AS
   FROM tickets_ticket t LEFT JOIN customers_customer c ON c.id = t.requester_id
   WHERE t.id = ANY(ids)
   ON CONFLICT (ticket_id) DO UPDATE SET document = EXCLUDED.document;
-$$;
+END $$;
 
-CREATE FUNCTION search_customer_refresh(ids bigint[]) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION search_customer_refresh(ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF cardinality(ids) = 0 THEN RETURN; END IF;
   DELETE FROM search_customer_document d WHERE d.customer_id = ANY(ids)
     AND NOT EXISTS (SELECT 1 FROM customers_customer c WHERE c.id = d.customer_id);
   INSERT INTO search_customer_document (customer_id, document)
@@ -156,7 +161,7 @@ CREATE FUNCTION search_customer_refresh(ids bigint[]) RETURNS void LANGUAGE sql 
        WHERE p.customer_id = c.id AND p.kind = 'email'), '')))
   FROM customers_customer c WHERE c.id = ANY(ids)
   ON CONFLICT (customer_id) DO UPDATE SET document = EXCLUDED.document;
-$$;
+END $$;
 
 CREATE FUNCTION search_ticket_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
