@@ -94,3 +94,25 @@ def test_it_leaves_no_trace_of_a_rolled_back_write(support, admin):
         ticket_create(subject="Phantom", requester=customer, group=support, body="Ghost text.")
         raise RuntimeError
     assert found(admin, "phantom") == [] and found(admin, "ghost") == []
+
+
+def test_the_migration_indexes_what_was_there_before_it(admin, agent, customer, support):
+    """Install on an existing database: rows written while no index existed are found after
+    the migration's backfill (run here inside the test's transaction)."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.db import connection
+
+    migration = import_module("frontdesk.search.migrations.0001_search_index")
+    editor = SimpleNamespace(connection=connection)
+    migration.backwards(None, editor)
+    old = ticket_create(subject="Ancient gramophone", requester=customer, group=support, body="Needle stuck.")
+    ticket_add_note(ticket=old, author=agent, body="Ask the museum.")
+    older = customer_create(name="Quentin Archivist", emails=["quentin@archive.example"])
+    migration.forwards(None, editor)
+    for word in ("gramophone", "needle", "museum", "maria"):
+        assert found(admin, word) == [old.pk], word
+    assert [c.pk for c in selectors.search(agent=admin, text="archivist").customers] == [older.pk]
+    ticket_reply(ticket=old, author=agent, body="Replaced the stylus.")  # and the triggers are back
+    assert found(admin, "stylus") == [old.pk]
