@@ -177,7 +177,14 @@ END $$;
 CREATE FUNCTION search_message_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    PERFORM search_ticket_refresh(ARRAY[NEW.ticket_id]);
+    -- A new message is appended to its ticket's document (no re-reading of the thread),
+    -- unless the document is large: then rebuilt, which keeps the newest text within the cap.
+    UPDATE search_ticket_document
+      SET document = document || setweight(to_tsvector('{PG_CONFIG}', search_words(left(NEW.body_text, {BODY_CHARS}))), 'D')
+      WHERE ticket_id = NEW.ticket_id AND pg_column_size(document) < 200000;
+    IF NOT FOUND THEN
+      PERFORM search_ticket_refresh(ARRAY[NEW.ticket_id]);
+    END IF;
   ELSIF TG_OP = 'DELETE' THEN
     PERFORM search_ticket_refresh(ARRAY[OLD.ticket_id]);
   ELSIF OLD.body_text IS DISTINCT FROM NEW.body_text OR OLD.ticket_id IS DISTINCT FROM NEW.ticket_id THEN
