@@ -16,9 +16,11 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from frontdesk.accounts.api import router as accounts_router
 from frontdesk.accounts.services import token_authenticate
+from frontdesk.calendars.api import router as calendars_router
 from frontdesk.core.errors import DomainError
 from frontdesk.core.views import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from frontdesk.customers.api import router as customers_router
+from frontdesk.goodwill.api import router as goodwill_router
 from frontdesk.mail.api import router as mail_router
 from frontdesk.search.api import router as search_router
 from frontdesk.tickets.api import router as tickets_router
@@ -159,3 +161,5 @@ api.add_router("/", customers_router)
 api.add_router("/", tickets_router)
 api.add_router("/", mail_router)
 api.add_router("/", search_router)
+api.add_router("/", calendars_router)
+api.add_router("/", goodwill_router)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from frontdesk.accounts.models import Agent
 from frontdesk.accounts.services import agent_create, group_get_or_create, token_create
+from frontdesk.calendars.models import BusinessCalendar
+from frontdesk.calendars.services import calendar_add_closed_day, calendar_create, calendar_set_special_hours
 from frontdesk.customers.models import Customer
 from frontdesk.customers.services import customer_create, organization_create
 from frontdesk.mail.models import Inbox
@@ -163,6 +165,77 @@ def _ensure_inbox(agents: dict[str, Agent]) -> None:
         )
 
 
+def _ensure_calendars() -> None:
+    """Business calendars through the services: Berlin support hours with German holidays
+    (the default: SLA and reminders count business time on it) and a 24/7 one."""
+    if not BusinessCalendar.objects.filter(name="Support hours (Berlin)").exists():
+        berlin = calendar_create(
+            name="Support hours (Berlin)", time_zone="Europe/Berlin", country="DE", subdivision="BE",
+            hours=[(day, start, end) for day in range(5) for start, end in (("08:30", "12:30"), ("13:30", "17:30"))],
+            is_default=not BusinessCalendar.objects.filter(is_default=True).exists(),
+        )
+        year = timezone.now().year
+        calendar_add_closed_day(calendar=berlin, date=date(year, 12, 24), label="Christmas Eve")
+        calendar_add_closed_day(calendar=berlin, date=date(year, 12, 31), label="New Year's Eve")
+        calendar_set_special_hours(calendar=berlin, date=date(year, 12, 23), hours=[("09:00", "13:00")],
+                                   label="Short day before Christmas")
+    if not BusinessCalendar.objects.filter(name="24/7").exists():
+        calendar_create(name="24/7", time_zone="UTC", always_open=True)
+
+
+def _ensure_goodwill(agents: dict[str, Agent]) -> None:
+    """Goodwill: rates, mandates, a small catalog with a voucher pool, one gesture granted and
+    one waiting for approval. Credits are manual tasks for Billing here: point them at your
+    back-office by giving them a webhook endpoint in the admin."""
+    from decimal import Decimal
+
+    from frontdesk.accounts.models import Group
+    from frontdesk.goodwill.models import ExchangeRate, Gesture, Grant, Mandate, Voucher
+    from frontdesk.goodwill.services import gesture_grant
+
+    if Gesture.objects.exists():
+        return
+    ExchangeRate.objects.create(currency="USD", rate=Decimal("0.92"))
+    ExchangeRate.objects.create(currency="GBP", rate=Decimal("1.17"))
+    billing = Group.objects.get(name="Billing")
+    Mandate.objects.create(role="agent", currency="EUR", max_per_gesture=Decimal("50"),
+                           max_per_customer=Decimal("100"), monthly_budget=Decimal("300"))
+    Mandate.objects.create(group=billing, currency="EUR", max_per_gesture=Decimal("100"),
+                           monthly_budget=Decimal("600"), group_monthly_budget=Decimal("2000"))
+    Mandate.objects.create(agent=agents["tara@demo.frontdesk.test"], currency="EUR", max_per_gesture=Decimal("250"))
+    voucher = Gesture.objects.create(
+        name="Voucher 10 EUR", kind="voucher", currency="EUR", value=Decimal("10"), fulfilment="voucher_pool",
+        expiry_days=90, snippet="As a small apology, here is a voucher for {amount} {currency}: {code} "
+        "(valid until {expiry}).",
+    )
+    Voucher.objects.bulk_create([Voucher(gesture=voucher, code=f"DEMO-{secrets.token_hex(3).upper()}")
+                                 for _ in range(20)])
+    credit = Gesture.objects.create(
+        name="Account credit", kind="account_credit", currency="EUR", min_value=Decimal("5"),
+        max_value=Decimal("300"), fulfilment="manual", task_group=billing,
+        snippet="Dear {name}, we have added {amount} {currency} to your account.",
+    )
+    Gesture.objects.create(name="Free shipping on next order", kind="free_shipment", currency="EUR",
+                           value=Decimal("6.90"), fulfilment="manual", task_group=billing,
+                           snippet="Your next delivery ships free, {name}.")
+    Gesture.objects.create(name="Handwritten card", kind="personal_note", currency="EUR", value=Decimal("3"),
+                           fulfilment="manual", task_agent=agents["sam@demo.frontdesk.test"],
+                           snippet="We are sending you a little card by post.")
+    charged = Ticket.objects.filter(subject="Charged twice for my March invoice").first()
+    crash = Ticket.objects.filter(subject="App crashes when I upload a photo").first()
+    if charged and not Grant.objects.exists():
+        gesture_grant(ticket=charged, agent=agents["bill@demo.frontdesk.test"], gesture=voucher, value="10",
+                      currency="EUR", reason="our_mistake", note="Double charge")
+    if crash:
+        gesture_grant(ticket=crash, agent=agents["tara@demo.frontdesk.test"], gesture=credit, value="25",
+                      currency="EUR", reason="product_defect")
+        sam = agents["sam@demo.frontdesk.test"]
+        reset = Ticket.objects.filter(subject="Password reset email never arrives").first()
+        if reset:
+            gesture_grant(ticket=reset, agent=sam, gesture=credit, value="80", currency="EUR", reason="delay",
+                          note="Locked out for a week")
+
+
 @transaction.atomic
 def load_demo() -> dict:
     """Create the demo (once) and return the logins, including a fresh API token."""
@@ -171,6 +244,8 @@ def load_demo() -> dict:
     customers = _ensure_customers()
     _ensure_tickets(agents, customers)
     _ensure_inbox(agents)
+    _ensure_calendars()
+    _ensure_goodwill(agents)
     if "api_token" not in logins:
         logins["api_token"] = token_create(agent=agents["admin@demo.frontdesk.test"], name="demo")
     _save_logins(logins)

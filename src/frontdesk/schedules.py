@@ -15,4 +15,10 @@ DUE_WORK = [
         task="frontdesk.mail.tasks.poll_mailbox",
         id_kwarg="mailbox_id",
     ),
+    DueWork(
+        model="goodwill.Grant",
+        due_field="approval_due_at",
+        task="frontdesk.goodwill.tasks.goodwill_approval_due",
+        id_kwarg="grant_id",
+    ),
 ]

@@ -187,6 +187,8 @@ INSTALLED_APPS = [
     "frontdesk.tickets",
     "frontdesk.search",
     "frontdesk.notifications",
+    "frontdesk.calendars",
+    "frontdesk.goodwill",
     "frontdesk.mail",
     "frontdesk.portal",
     "frontdesk.desk",
@@ -313,6 +315,24 @@ FRONTDESK_SMTP_TLS_KEY = env_str("FRONTDESK_SMTP_TLS_KEY")
 # IMAP polling always verifies the server's certificate; this PEM file (a private CA) is
 # trusted in addition to the system's CAs.
 FRONTDESK_IMAP_CA_FILE = env_str("FRONTDESK_IMAP_CA_FILE")
+
+# Goodwill gestures (frontdesk.goodwill). Limits convert to the base currency with the exchange
+# rates configured in the admin. An approval request reminds its approvers after
+# APPROVAL_HOURS, then every REMINDER_HOURS (from the second time on, administrators too).
+# Suggestion rules: plans worth keeping; N tickets in a calendar month (0 turns a rule off).
+FRONTDESK_GOODWILL_BASE_CURRENCY = env_str("FRONTDESK_GOODWILL_BASE_CURRENCY", "EUR").upper()
+FRONTDESK_GOODWILL_APPROVAL_HOURS = env_int("FRONTDESK_GOODWILL_APPROVAL_HOURS", 4)
+FRONTDESK_GOODWILL_REMINDER_HOURS = env_int("FRONTDESK_GOODWILL_REMINDER_HOURS", 4)
+FRONTDESK_GOODWILL_LINK_HOURS = env_int("FRONTDESK_GOODWILL_LINK_HOURS", 72)
+FRONTDESK_GOODWILL_HIGH_VALUE_PLANS = [
+    p.strip() for p in env_str("FRONTDESK_GOODWILL_HIGH_VALUE_PLANS", "Enterprise,Premium").split(",") if p.strip()
+]
+FRONTDESK_GOODWILL_TICKETS_PER_MONTH = env_int("FRONTDESK_GOODWILL_TICKETS_PER_MONTH", 3)
+# Outbound requests (webhooks…) to private/loopback addresses are refused by the SSRF guard
+# (frontdesk/core/ssrf.py) unless the host, address or network is listed here (comma-separated).
+FRONTDESK_WEBHOOK_ALLOW_PRIVATE = [
+    p.strip() for p in env_str("FRONTDESK_WEBHOOK_ALLOW_PRIVATE").split(",") if p.strip()
+]
 
 # Ninja: one error format; we render our own errors (see frontdesk/api.py).
 NINJA_PAGINATION_MAX_LIMIT = 100

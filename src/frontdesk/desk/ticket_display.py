@@ -138,6 +138,8 @@ def describe(event: TicketEvent, *, agent_names: dict[str, str]) -> str:
         to = ", ".join(after.get("to") or [])
         error = f": {after['error']}" if after.get("error") else ""
         return f"email to {to}: {after.get('status', '?')}{error}"
+    if kind == EventKind.GOODWILL and isinstance(after, dict) and after.get("summary"):
+        return str(after["summary"])
     return _label(EventKind, kind)
 
 

@@ -20,5 +20,6 @@ urlpatterns = [
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),
     path("notifications/<int:pk>/", notification_views.notification_open, name="notification_open"),
+    path("", include("frontdesk.goodwill.urls")),
     path("", include("frontdesk.desk.ticket_urls")),
 ]

@@ -229,6 +229,7 @@ class EventKind(models.TextChoices):
     DELIVERY = "delivery", "Delivery of a message to the customer changed"
     CCS = "ccs", "CCs changed"
     AUTOMATIC = "automatic", "Automatic message to the customer"
+    GOODWILL = "goodwill", "Goodwill gesture"
 
 
 class TicketEvent(models.Model):
