@@ -24,6 +24,7 @@ from frontdesk.customers.api import router as customers_router
 from frontdesk.followups.api import router as followups_router
 from frontdesk.goodwill.api import router as goodwill_router
 from frontdesk.mail.api import router as mail_router
+from frontdesk.search.api import router as search_router
 from frontdesk.sla.api import router as sla_router
 from frontdesk.tickets.api import router as tickets_router
 
@@ -163,6 +164,7 @@ api.add_router("/", customers_router)
 api.add_router("/", tickets_router)
 api.add_router("/", mail_router)
 api.add_router("/", sla_router)
+api.add_router("/", search_router)
 api.add_router("/", calendars_router)
 api.add_router("/", goodwill_router)
 api.add_router("/", followups_router)

@@ -185,6 +185,7 @@ INSTALLED_APPS = [
     "frontdesk.accounts",
     "frontdesk.customers",
     "frontdesk.tickets",
+    "frontdesk.search",
     "frontdesk.notifications",
     "frontdesk.calendars",
     "frontdesk.goodwill",

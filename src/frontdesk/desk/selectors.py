@@ -1,4 +1,5 @@
-"""Reads behind the workspace pages: inbox views and their counts, global search.
+"""Reads behind the workspace pages: inbox views and their counts, global search (the
+``search`` app).
 
 An inbox view is a set of filter parameters (the filter form's query string, as lists of
 strings) plus a sort. Built-in views are written the same way as agents' saved views, so
@@ -13,18 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from frontdesk.accounts.models import Agent, Group, Role
 from frontdesk.customers.models import ContactKind, ContactPoint, Customer, Organization
 from frontdesk.followups.selectors import snoozed_condition
+from frontdesk.search import selectors as search_service
 from frontdesk.tickets.models import Channel, Priority, Status, Ticket
 from frontdesk.tickets.selectors import (
     TicketFilters,
     apply_filters,
     count_capped,
     tickets_visible_to,
-    with_list_columns,
 )
 
 from .models import SavedView
@@ -242,73 +243,15 @@ def filter_labels(*, params: dict[str, list[str]]) -> dict[str, str]:
 
 # ---- global search ----
 
-SEARCH_LIMIT = 25
-CUSTOMER_LIMIT = 10
+SearchResults = search_service.SearchResults
 
 
-@dataclass(frozen=True)
-class SearchResults:
-    query: str
-    tickets: list[Ticket]
-    customers: list[Customer]
-
-
-def _prefix(field: str, text: str) -> Q:
-    """``field`` starts with ``text``, written as a range too, so a b-tree index on ``field``
-    serves it on SQLite and PostgreSQL (LIKE 'x%' only uses one under particular collations);
-    the startswith keeps it exact."""
-    return Q(**{f"{field}__gte": text, f"{field}__lt": text + "\U0010ffff", f"{field}__startswith": text})
-
-
-def search(*, agent: Agent, query: str) -> SearchResults:
-    """Tickets the agent may see whose reference is ``query`` (exact, any case: then only that
-    ticket), else whose subject contains it or whose requester matches; and customers whose
-    email starts with it or whose name contains it.
-
-    Index use: the reference is a unique index; emails seek the (kind, value) index by prefix;
-    tickets of matched customers use (requester, created_at). Subject and name have no index
-    here: the subject query walks ``-updated_at`` and stops at the first 25 matches, which is
-    fast for common words and a scan of the visible tickets for rare ones (full-text search
-    with a GIN index on PostgreSQL is the planned answer, DESIGN.md §1).
-    """
-    query = " ".join(query.split())[:100]
-    if len(query) < 2:
-        return SearchResults(query=query, tickets=[], customers=[])
-    visible = tickets_visible_to(agent=agent)
-    reference = query.replace(" ", "").upper()
-    if len(reference) <= 16 and reference.isalnum():
-        # A reference is unique: when it names a visible ticket, that is the answer (and the
-        # subject scan below, the slow part, is skipped).
-        exact = list(
-            with_list_columns(visible.filter(reference=reference))
-            .select_related("requester", "group", "assignee").prefetch_related("tags")
-        )
-        if exact:
-            return SearchResults(query=query, tickets=exact, customers=[])
-    lowered = query.lower()
-    customer_ids = set(
-        ContactPoint.objects.filter(_prefix("value", lowered), kind=ContactKind.EMAIL)
-        .values_list("customer_id", flat=True)[:CUSTOMER_LIMIT]
-    )
-    if "@" not in query:
-        customer_ids |= set(
-            Customer.objects.filter(name__icontains=query, merged_into__isnull=True)
-            .values_list("pk", flat=True)[:CUSTOMER_LIMIT]
-        )
-    customers = list(
-        Customer.objects.filter(pk__in=customer_ids).select_related("organization")
-        .prefetch_related("contact_points").order_by("name", "id")[:CUSTOMER_LIMIT]
-    )
-    ids: list[int] = []
-    if customer_ids:
-        ids += visible.filter(requester_id__in=customer_ids).order_by("-updated_at", "-id").values_list(
-            "pk", flat=True)[:SEARCH_LIMIT]
-    if "@" not in query:
-        ids += visible.filter(subject__icontains=query).order_by("-updated_at", "-id").values_list(
-            "pk", flat=True)[:SEARCH_LIMIT]
-    tickets = list(
-        with_list_columns(Ticket.objects.filter(pk__in=set(ids)))
-        .select_related("requester", "group", "assignee").prefetch_related("tags")
-        .order_by("-updated_at", "-id")[:SEARCH_LIMIT]
-    )
-    return SearchResults(query=query, tickets=tickets, customers=customers)
+def search(*, agent: Agent, query: str, cursor: str | None = None) -> SearchResults:
+    """The workspace search box: full-text search (``frontdesk.search``: words, "phrases",
+    prefix*, operators such as ``status:open``; a visible ticket's reference alone gives just
+    that ticket). Fewer than two characters search nothing. Raises
+    ``frontdesk.search.query.BadQuery`` / ``InvalidInput`` with text for the agent."""
+    text = " ".join(query.split())
+    if len(text) < 2:
+        return SearchResults(query=text, tickets=[], customers=[])
+    return search_service.search(agent=agent, text=text, cursor=cursor)

@@ -150,10 +150,18 @@ def view_delete(request: HttpRequest, slug: str):
 
 def search(request: HttpRequest):
     query = request.GET.get("q", "")
-    results = selectors.search(agent=request.user, query=query)
+    cursor = request.GET.get("cursor") or None
+    try:
+        results = selectors.search(agent=request.user, query=query, cursor=cursor)
+        error = ""
+    except DomainError as problem:  # a bad date, status or cursor: say what is wrong
+        results = selectors.SearchResults(query=" ".join(query.split()), tickets=[], customers=[])
+        error = problem.detail
+    more_url = "?" + urlencode({"q": results.query, "cursor": results.next_cursor}) if results.next_cursor else ""
     return render(request, "desk/search.html", {
-        "search_query": results.query, "results": results, "desk_section": "search",
-    })
+        "search_query": results.query, "results": results, "desk_section": "search", "error": error,
+        "more_url": more_url, "paged": bool(cursor),
+    }, status=400 if error else 200)
 
 
 def reports(request: HttpRequest):

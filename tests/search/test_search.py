@@ -1,0 +1,169 @@
+"""The search service on the current database: words, phrases, prefixes, operators,
+permissions, ranking and pages, hostile input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from frontdesk.customers.services import customer_create
+from frontdesk.search import selectors
+from frontdesk.search.query import BadQuery, parse
+from frontdesk.tickets.services import (
+    ticket_add_note,
+    ticket_assign,
+    ticket_create,
+    ticket_reply,
+    ticket_set_status,
+    ticket_tag,
+)
+
+
+def subjects(agent, text, **kwargs):
+    return [t.subject for t in selectors.search(agent=agent, text=text, **kwargs).tickets]
+
+
+@pytest.fixture
+def desk(customer, support, billing, agent, outsider):
+    omar = customer_create(name="Omar Haddad", emails=["omar@acme.example"])
+    with time_machine.travel(datetime(2026, 1, 5, tzinfo=UTC)):
+        printer = ticket_create(subject="Printer jammed", requester=customer, group=support,
+                                body="The office printer shows a paper jam on tray two.")
+    with time_machine.travel(datetime(2026, 2, 5, tzinfo=UTC)):
+        invoice = ticket_create(subject="Invoice copy", requester=omar, group=billing, tags=["vip"],
+                                body="Please send the invoice for the printer again.")
+        cafe = ticket_create(subject="Café menu", requester=omar, group=support,
+                             body="Our café needs a new menu.")
+    ticket_add_note(ticket=printer, author=agent, body="Secret workaround: reseat the fuser.")
+    ticket_assign(ticket=printer, actor=agent, assignee=agent)
+    ticket_set_status(ticket=printer, actor=agent, status="open")
+    return {"printer": printer, "invoice": invoice, "cafe": cafe, "omar": omar}
+
+
+def test_it_finds_words_anywhere_in_the_ticket(admin, desk):
+    assert sorted(subjects(admin, "printer")) == ["Invoice copy", "Printer jammed"]
+    assert subjects(admin, "paper jam") == ["Printer jammed"]  # both words, in the body
+    assert subjects(admin, "fuser") == ["Printer jammed"]  # internal notes too
+    assert subjects(admin, "omar") == ["Café menu", "Invoice copy"]  # the requester's name
+    assert subjects(admin, "printer zebra") == []  # every word must match
+
+
+def test_it_ranks_the_subject_above_the_body(admin, desk):
+    results = selectors.search(agent=admin, text="printer")  # the newer ticket has it in its body
+    assert results.ranked and [t.subject for t in results.tickets] == ["Printer jammed", "Invoice copy"]
+
+
+def test_it_matches_phrases_exactly_and_prefixes(admin, desk):
+    assert subjects(admin, '"paper jam"') == ["Printer jammed"]
+    assert subjects(admin, '"jam paper"') == []
+    assert subjects(admin, "jamm*") == ["Printer jammed"]
+    assert subjects(admin, "jamm") == []
+
+
+def test_it_ignores_diacritics_both_ways(admin, desk):
+    assert subjects(admin, "cafe") == ["Café menu"]
+    assert subjects(admin, "CAFÉ") == ["Café menu"]
+    assert subjects(admin, "caf*") == ["Café menu"]
+
+
+def test_it_filters_with_every_operator(admin, agent, desk, support):
+    assert subjects(admin, "printer status:new") == ["Invoice copy"]
+    assert subjects(admin, "printer status:open") == ["Printer jammed"]
+    assert sorted(subjects(admin, "printer status:open,new")) == ["Invoice copy", "Printer jammed"]
+    assert subjects(admin, "printer tag:vip") == ["Invoice copy"]
+    assert subjects(admin, "printer tag:nope") == []
+    assert subjects(admin, "from:omar@") == ["Café menu", "Invoice copy"]
+    assert subjects(admin, "from:maria@example.net") == ["Printer jammed"]
+    assert subjects(admin, "assignee:me") == []
+    assert subjects(agent, "assignee:me") == ["Printer jammed"]
+    assert subjects(admin, "assignee:sam@example.com") == ["Printer jammed"]
+    assert subjects(admin, "printer assignee:none") == ["Invoice copy"]
+    assert subjects(admin, "printer is:unassigned") == ["Invoice copy"]
+    assert subjects(admin, "group:billing") == ["Invoice copy"]
+    assert subjects(admin, "group:nowhere") == []
+    assert subjects(admin, "after:2026-02-01") == ["Café menu", "Invoice copy"]
+    assert subjects(admin, "before:2026-02-01") == ["Printer jammed"]
+    assert sorted(subjects(admin, "printer after:2026-01-01 before:2026-02-06")) == ["Invoice copy", "Printer jammed"]
+
+
+def test_it_reports_a_bad_date_clearly(admin, desk):
+    with pytest.raises(BadQuery, match="YYYY-MM-DD"):
+        selectors.search(agent=admin, text="printer before:31/01/2026")
+
+
+def test_it_shows_an_outsider_nothing_of_other_groups(outsider, desk):
+    assert subjects(outsider, "printer") == ["Invoice copy"]
+    assert subjects(outsider, "fuser") == []
+    assert subjects(outsider, "from:maria@example.net") == []
+    assert subjects(outsider, desk["printer"].reference) == []  # the reference jump too
+
+
+def test_it_shows_a_light_agent_their_groups_tickets(light, desk):
+    assert subjects(light, "printer") == ["Printer jammed"]
+    assert subjects(light, "fuser") == ["Printer jammed"]
+
+
+def test_it_jumps_to_a_ticket_by_reference(agent, desk):
+    assert subjects(agent, desk["cafe"].reference.lower()) == ["Café menu"]
+
+
+def test_it_finds_customers_by_name_prefix_and_address(admin, desk):
+    results = selectors.search(agent=admin, text="oma")
+    assert [c.name for c in results.customers] == ["Omar Haddad"]
+    assert [c.name for c in selectors.search(agent=admin, text="acme").customers] == ["Omar Haddad"]
+    assert [c.name for c in selectors.search(agent=admin, text="omar@acme.ex").customers] == ["Omar Haddad"]
+
+
+def test_it_highlights_the_matching_message(admin, desk):
+    ticket = selectors.search(agent=admin, text="tray").tickets[0]
+    assert "<mark>tray</mark>" in ticket.snippet
+    ticket_reply(ticket=desk["printer"], author=admin, body="<b>Tray</b> & roller replaced")
+    ticket = selectors.search(agent=admin, text="tray").tickets[0]
+    assert ticket.snippet == "&lt;b&gt;<mark>Tray</mark>&lt;/b&gt; &amp; roller replaced"
+
+
+@pytest.mark.parametrize("text", ['"', "*", '"', "NEAR(printer", "printer AND", "OR", '"printer',
+                                  'pri"nter', "🙂 printer", "x" * 10_000, "printer*" * 50, "-printer",
+                                  "subject:printer", "^printer", "printer:", ":", "a@", "@", "'", "\\"])
+def test_it_never_fails_on_hostile_input(admin, desk, text):
+    selectors.search(agent=admin, text=text)
+
+
+def test_it_ranks_few_matches_and_lists_many_newest_first_with_pages(admin, customer, support, monkeypatch):
+    tickets = [ticket_create(subject=f"Widget {n}", requester=customer, group=support,
+                             body="widget " * (n + 1)) for n in range(7)]
+    first = selectors.search(agent=admin, text="widget", limit=3)
+    assert first.ranked and first.next_cursor
+    seen = [t.pk for t in first.tickets]
+    cursor = first.next_cursor
+    while cursor:
+        page = selectors.search(agent=admin, text="widget", cursor=cursor, limit=3)
+        seen += [t.pk for t in page.tickets]
+        cursor = page.next_cursor
+    assert sorted(seen) == sorted(t.pk for t in tickets) and len(seen) == 7
+    monkeypatch.setattr(selectors, "RANK_LIMIT", 5)  # more matches than ranked: newest first
+    first = selectors.search(agent=admin, text="widget", limit=3)
+    assert not first.ranked and [t.pk for t in first.tickets] == [t.pk for t in tickets[::-1][:3]]
+    second = selectors.search(agent=admin, text="widget", cursor=first.next_cursor, limit=3)
+    assert [t.pk for t in second.tickets] == [t.pk for t in tickets[::-1][3:6]]
+
+
+def test_it_pages_operator_only_queries(admin, customer, support):
+    tickets = [ticket_create(subject=f"T{n}", requester=customer, group=support, body="x") for n in range(4)]
+    ids, cursor, _ = selectors.ticket_search(agent=admin, query=parse("status:new"), limit=3)
+    more, end, _ = selectors.ticket_search(agent=admin, query=parse("status:new"), cursor=cursor, limit=3)
+    assert ids + more == [t.pk for t in tickets[::-1]] and end is None
+
+
+@pytest.mark.parametrize("cursor", ["nope", "WyJyIiwgIm5hbiIsIDFd", "WyJ4IiwgMV0", "W10"])
+def test_it_refuses_bad_cursors(admin, desk, cursor):
+    from frontdesk.core.errors import InvalidInput
+    with pytest.raises(InvalidInput):
+        selectors.search(agent=admin, text="printer", cursor=cursor)
+
+
+def test_it_keeps_tag_filters_exact(admin, desk):
+    ticket_tag(ticket=desk["cafe"], actor=admin, add=["vip"])
+    assert subjects(admin, "tag:vip") == ["Café menu", "Invoice copy"]
