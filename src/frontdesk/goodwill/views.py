@@ -161,5 +161,11 @@ def report_page(request: HttpRequest):
     if not request.user.is_admin:
         raise Http404
     return render(request, "goodwill/reports.html", {
-        "desk_section": "goodwill_reports", "report": reports.full_report(),
+        "desk_section": "goodwill_reports", "report": _with_outcome_rows(reports.full_report()),
     })
+
+
+def _with_outcome_rows(report: dict) -> dict:
+    outcome = report["outcome"]
+    outcome["rows"] = [("With a gesture", outcome["with_gesture"]), ("Without", outcome["without_gesture"])]
+    return report
