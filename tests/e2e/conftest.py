@@ -127,3 +127,25 @@ def login_as(live_server):
         )
 
     return sign_in
+
+
+@pytest.fixture
+def mail_home(settings, live_server, tmp_path) -> Path:
+    """Mail goes to the local outbox of a fresh home, and links in it point at the live server."""
+    from django.core.cache import cache
+
+    settings.FRONTDESK_HOME = tmp_path / "home"
+    settings.FRONTDESK_SMTP_URL = ""
+    settings.FRONTDESK_BASE_URL = live_server.url
+    cache.clear()
+    yield settings.FRONTDESK_HOME
+    cache.clear()
+
+
+@pytest.fixture
+def inbox(support):
+    """The default inbox, routed to Support."""
+    from frontdesk.mail.models import Inbox
+
+    return Inbox.objects.create(name="Acme Support", address="support@acme.test", group=support,
+                                from_name="Acme Support", is_default=True)

@@ -16,13 +16,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from frontdesk.core.clock import clock_tick
 from frontdesk.csat.models import Rating
-from frontdesk.mail.models import Inbox, OutboundKind, OutboundMessage, OutboundStatus
+from frontdesk.mail.models import OutboundKind, OutboundMessage, OutboundStatus
 from frontdesk.tickets.models import EventKind
 from tests.conftest import run_tasks
 
@@ -31,22 +30,6 @@ from .conftest import screenshot, settled
 pytestmark = pytest.mark.django_db(transaction=True)
 
 GOOD = re.compile(r"Good, I'm satisfied:\s+(\S+/c/rate/\S+/)")
-
-
-@pytest.fixture
-def mail_home(settings, live_server, tmp_path):
-    settings.FRONTDESK_HOME = tmp_path / "home"
-    settings.FRONTDESK_SMTP_URL = ""
-    settings.FRONTDESK_BASE_URL = live_server.url
-    cache.clear()
-    yield settings.FRONTDESK_HOME
-    cache.clear()
-
-
-@pytest.fixture
-def inbox(support):
-    return Inbox.objects.create(name="Acme Support", address="support@acme.test", group=support,
-                                from_name="Acme Support", is_default=True)
 
 
 def test_a_solved_ticket_gets_a_survey_and_the_good_rating_shows_on_the_ticket(

@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from frontdesk.core.clock import clock_tick
 from frontdesk.followups.models import Ladder, Resolution, ResolutionKind
-from frontdesk.mail.models import Inbox, OutboundKind, OutboundMessage, OutboundStatus
+from frontdesk.mail.models import OutboundKind, OutboundMessage, OutboundStatus
 from frontdesk.tickets.models import Status, Ticket
 from frontdesk.tickets.services import ticket_create_for_email
 from tests.conftest import run_tasks
@@ -32,22 +31,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 LINK = re.compile(r"View this conversation online: (\S+/c/\S+/)")
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def mail_home(settings, live_server, tmp_path):
-    settings.FRONTDESK_HOME = tmp_path / "home"
-    settings.FRONTDESK_SMTP_URL = ""
-    settings.FRONTDESK_BASE_URL = live_server.url
-    cache.clear()
-    yield settings.FRONTDESK_HOME
-    cache.clear()
-
-
-@pytest.fixture
-def inbox(support):
-    return Inbox.objects.create(name="Acme Support", address="support@acme.test", group=support,
-                                from_name="Acme Support", is_default=True)
 
 
 def test_a_pending_ticket_is_reminded_and_confirmed_solved_by_the_customer(

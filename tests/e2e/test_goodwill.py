@@ -9,10 +9,8 @@ import email.policy
 import re
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from frontdesk.accounts.services import agent_create
@@ -25,16 +23,6 @@ from tests.goodwill.conftest import BackOffice
 from .conftest import screenshot, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def mail_home(settings, live_server, tmp_path) -> Path:
-    settings.FRONTDESK_HOME = tmp_path / "home"
-    settings.FRONTDESK_SMTP_URL = ""
-    settings.FRONTDESK_BASE_URL = live_server.url
-    cache.clear()
-    yield settings.FRONTDESK_HOME
-    cache.clear()
 
 
 @pytest.fixture

@@ -120,14 +120,25 @@ def _queue(
     return outbound
 
 
+def _unmailed_message_event(event_id: int, *, automatic: bool) -> TicketEvent | None:
+    """The event of a public message (an automatic one or not) that has no email yet, else None:
+    what makes the queueing tasks safe to run twice."""
+    event = TicketEvent.objects.select_related("ticket", "message").filter(pk=event_id).first()
+    if event is None or event.message is None or event.message.visibility != Visibility.PUBLIC:
+        return None
+    if bool(event.message.automatic) != automatic:
+        return None
+    if OutboundMessage.objects.filter(ticket_message=event.message).exists():
+        return None
+    return event
+
+
 @transaction.atomic
 def outbound_queue_reply(*, event_id: int) -> OutboundMessage | None:
     """Email an agent's public reply to the requester, copying the ticket's CCs
     (``reply_recipients``). Safe to run twice for one event."""
-    event = TicketEvent.objects.select_related("ticket", "message").filter(pk=event_id).first()
-    if event is None or event.message is None or event.message.visibility != Visibility.PUBLIC:
-        return None
-    if OutboundMessage.objects.filter(ticket_message=event.message).exists():
+    event = _unmailed_message_event(event_id, automatic=False)
+    if event is None:
         return None
     to, cc, requester_only = reply_recipients(event.ticket)
     if not to:
@@ -171,10 +182,8 @@ def outbound_queue_automatic(*, event_id: int) -> OutboundMessage | None:
     automatic mail (``Auto-Submitted: auto-generated``) within the per-address ceilings. A
     message the ceilings hold back is recorded as a ``suppressed`` delivery event. Safe to run
     twice for one event."""
-    event = TicketEvent.objects.select_related("ticket", "message").filter(pk=event_id).first()
-    if event is None or event.message is None or not event.message.automatic:
-        return None
-    if OutboundMessage.objects.filter(ticket_message=event.message).exists():
+    event = _unmailed_message_event(event_id, automatic=True)
+    if event is None:
         return None
     to, _, _ = reply_recipients(event.ticket)
     if not to:
