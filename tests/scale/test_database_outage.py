@@ -119,8 +119,9 @@ def test_it_answers_503_during_an_outage_and_recovers_by_itself(start, proxy):
     web, smtp_port = f"http://127.0.0.1:{_free_port()}", _free_port()
     start("web", "--http", web.removeprefix("http://"), "--workers", "1")
     start("smtp", "--smtp", f"127.0.0.1:{smtp_port}")
-    _eventually(lambda: _get(f"{web}/api/v1/tickets", token)[0] == 200)
-    _eventually(lambda: _send(smtp_port, 1) is None)
+    # Starting processes on a busy CI machine can take a while: generous, only for start-up.
+    _eventually(lambda: _get(f"{web}/api/v1/tickets", token)[0] == 200, timeout=120)
+    _eventually(lambda: _send(smtp_port, 1) is None, timeout=120)
 
     proxy.stop()
     status, headers, body = _get(f"{web}/api/v1/tickets", token)
