@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -139,7 +140,9 @@ def _decode(cursor: str) -> tuple[str, float | None, int]:
 
 # ---- the two databases ----
 
-class _Backend:
+class _Backend(ABC):
+    """What each database's search does; ``_SQLite`` (FTS5) and ``_Postgres`` (tsvector) implement it."""
+
     table: str
     id_column: str
 
@@ -150,18 +153,22 @@ class _Backend:
     def outer_id(self) -> str:
         return f"{self.table}.{self.id_column}"
 
+    @abstractmethod
     def count_capped(self, cap: int) -> int:
-        raise NotImplementedError
+        """Matching tickets, counted up to ``cap`` + 1 (before permissions)."""
 
+    @abstractmethod
     def newest(self, exists: tuple[str, tuple], below: int | None, limit: int) -> list[int]:
-        raise NotImplementedError
+        """Visible matching ticket ids, newest first, below the keyset id ``below``."""
 
+    @abstractmethod
     def ranked(self, exists: tuple[str, tuple], after: tuple[float, int] | None,
                limit: int) -> list[tuple[int, float]]:
-        raise NotImplementedError
+        """Visible matching (ticket id, rank), best first, after the keyset ``after``."""
 
+    @abstractmethod
     def customers(self, limit: int) -> list[int]:
-        raise NotImplementedError
+        """Matching customer ids that were not merged away, newest first."""
 
 
 def _fetch(sql: str, params) -> list[tuple]:
