@@ -6,19 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from frontdesk.accounts.models import Agent, Group
 from frontdesk.accounts.permissions import check_admin
-from frontdesk.core.errors import InvalidInput, NotFound
+from frontdesk.core.errors import NotFound
 from frontdesk.core.schemas import StrictIn, id_page
 from frontdesk.tickets.selectors import ticket_get_for_agent
 
-from . import reports, selectors, services
+from . import catalog, reports, selectors, services
 from .mandates import budget_for
-from .models import Fulfilment, Gesture, GestureKind, Mandate, WebhookEndpoint
+from .models import Fulfilment, Gesture, GestureKind, Mandate
 from .snippets import fill_snippet
 
 router = Router(tags=["goodwill"])
@@ -177,25 +175,6 @@ def _grant_out(grant) -> dict:
     }
 
 
-def _save_gesture(gesture: Gesture, payload: GestureIn) -> Gesture:
-    data = payload.dict()
-    data["currency"] = data["currency"].upper()
-    for key, model in (("endpoint_id", WebhookEndpoint), ("task_agent_id", Agent), ("task_group_id", Group)):
-        if data[key] is not None and not model.objects.filter(pk=data[key]).exists():
-            raise InvalidInput(f"{key}: no such object.", code="invalid_reference")
-    for key, value in data.items():
-        setattr(gesture, key, value)
-    try:
-        with transaction.atomic():
-            gesture.save()
-            gesture.refresh_from_db()
-    except IntegrityError as exc:
-        raise InvalidInput(
-            "A gesture needs a unique name, either a fixed value or a min–max range (min ≤ max), "
-            "and an endpoint when fulfilled by webhook.", code="invalid_gesture") from exc
-    return gesture
-
-
 @router.get("/goodwill/gestures", response=list[GestureOut])
 def gesture_list(request):
     gestures = Gesture.objects.all() if request.auth.is_admin else Gesture.objects.filter(active=True)
@@ -205,7 +184,7 @@ def gesture_list(request):
 @router.post("/goodwill/gestures", response={201: GestureOut})
 def gesture_create(request, payload: GestureIn):
     check_admin(request.auth)
-    return Status(201, _gesture_out(_save_gesture(Gesture(), payload)))
+    return Status(201, _gesture_out(catalog.gesture_save(gesture=Gesture(), data=payload.dict())))
 
 
 @router.get("/goodwill/gestures/{gesture_id}", response=GestureOut)
@@ -222,15 +201,14 @@ def gesture_update(request, gesture_id: int, payload: GestureIn):
     gesture = Gesture.objects.filter(pk=gesture_id).first()
     if gesture is None:
         raise NotFound("No such gesture.")
-    return _gesture_out(_save_gesture(gesture, payload))
+    return _gesture_out(catalog.gesture_save(gesture=gesture, data=payload.dict()))
 
 
 @router.delete("/goodwill/gestures/{gesture_id}", response={204: None})
 def gesture_retire(request, gesture_id: int):
     """Gestures in the ledger are kept: deleting one retires it (``active=false``)."""
     check_admin(request.auth)
-    if not Gesture.objects.filter(pk=gesture_id).update(active=False):
-        raise NotFound("No such gesture.")
+    catalog.gesture_retire(gesture_id=gesture_id)
     return Status(204, None)
 
 
@@ -253,29 +231,14 @@ def mandate_list(request):
 @router.post("/goodwill/mandates", response={201: MandateOut})
 def mandate_create(request, payload: MandateIn):
     check_admin(request.auth)
-    data = payload.dict()
-    data["currency"] = data["currency"].upper()
-    if data["role"] and data["role"] not in ("admin", "agent"):
-        raise InvalidInput("role: admin or agent (light agents never grant).", code="invalid_role")
-    if data["group_id"] and not Group.objects.filter(pk=data["group_id"]).exists():
-        raise InvalidInput("group_id: no such group.", code="invalid_reference")
-    if data["agent_id"] and not Agent.objects.filter(pk=data["agent_id"]).exists():
-        raise InvalidInput("agent_id: no such agent.", code="invalid_reference")
-    try:
-        with transaction.atomic():
-            mandate = Mandate.objects.create(**data)
-            mandate.refresh_from_db()
-    except IntegrityError as exc:
-        raise InvalidInput("A mandate has exactly one holder (role, group or agent), and each holder "
-                           "has at most one mandate.", code="invalid_mandate") from exc
+    mandate = catalog.mandate_create(data=payload.dict())
     return Status(201, mandate)
 
 
 @router.delete("/goodwill/mandates/{mandate_id}", response={204: None})
 def mandate_delete(request, mandate_id: int):
     check_admin(request.auth)
-    if not Mandate.objects.filter(pk=mandate_id).delete()[0]:
-        raise NotFound("No such mandate.")
+    catalog.mandate_delete(mandate_id=mandate_id)
     return Status(204, None)
 
 
