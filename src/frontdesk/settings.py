@@ -192,6 +192,7 @@ INSTALLED_APPS = [
     "frontdesk.followups",
     "frontdesk.csat",
     "frontdesk.sla",
+    "frontdesk.incidents",
     "frontdesk.mail",
     "frontdesk.portal",
     "frontdesk.desk",

@@ -245,6 +245,7 @@ class EventKind(models.TextChoices):
     SURVEY = "survey", "Satisfaction survey sent"
     SATISFACTION = "satisfaction", "Satisfaction rating"
     SLA = "sla", "SLA timer changed"
+    INCIDENT = "incident", "Incident linked, updated or resolved"
 
 
 class TicketEvent(models.Model):

@@ -1,0 +1,120 @@
+"""Incidents: one problem, the tickets about it and every customer it touched.
+
+An ``AffectedCustomer`` row exists once per incident and customer, however the customer came
+in (a linked ticket, a CSV upload, an organization, the API): that uniqueness is what makes
+"every update and the gesture reach each affected customer exactly once" a database fact.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Severity(models.TextChoices):
+    MINOR = "minor", "Minor"
+    MAJOR = "major", "Major"
+    CRITICAL = "critical", "Critical"
+
+
+class IncidentStatus(models.TextChoices):
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Incident(models.Model):
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Internal: agents only.")
+    public_description = models.TextField(blank=True, help_text="What customers and the status page see.")
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MAJOR)
+    status = models.CharField(max_length=15, choices=IncidentStatus.choices, default=IncidentStatus.INVESTIGATING)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    source_ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The ticket the incident was created from, if any.",
+    )
+    on_status_page = models.BooleanField(default=False, help_text="Shown on the public /help/status page.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status", "-started_at"], name="incident_status_started")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=IncidentStatus.values), name="incident_status_valid"),
+            models.CheckConstraint(condition=models.Q(severity__in=Severity.values), name="incident_severity_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"INC-{self.pk} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return f"INC-{self.pk}"
+
+
+class IncidentTicket(models.Model):
+    """A ticket linked to an incident. ``exclude_from_solve`` keeps it open when the incident
+    is resolved (the customer has something else going on)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="ticket_links")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="incident_links")
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    linked_at = models.DateTimeField(default=timezone.now)
+    exclude_from_solve = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "ticket"], name="incident_ticket_once")]
+
+    def __str__(self) -> str:
+        return f"INC-{self.incident_id} ↔ ticket {self.ticket_id}"
+
+
+class AffectedSource(models.TextChoices):
+    TICKET = "ticket", "Linked ticket"
+    CSV = "csv", "CSV upload"
+    ORGANIZATION = "organization", "Organization"
+    API = "api", "API"
+    MANUAL = "manual", "Added by an agent"
+
+
+class AffectedCustomer(models.Model):
+    """One customer touched by an incident, once, whatever the number of ways they came in.
+
+    ``ticket`` is the conversation updates go to: the customer's own linked ticket, or the
+    outbound ticket opened for them by the first update. ``group_key`` links companions
+    (everyone on one booking)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="affected")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=15, choices=AffectedSource.choices)
+    group_key = models.CharField(max_length=100, blank=True, help_text="e.g. a booking number")
+    external_id = models.CharField(max_length=100, blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["incident", "group_key"], name="affected_group_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "customer"], name="affected_customer_once"),
+            models.CheckConstraint(condition=models.Q(source__in=AffectedSource.values), name="affected_source_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"INC-{self.incident_id}: customer {self.customer_id}"
