@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("frontdesk.desk.ticket_urls")),
     path("", include("frontdesk.desk.csat_urls")),
     path("", include("frontdesk.sla.urls")),
+    path("", include("frontdesk.incidents.urls")),
 ]
