@@ -118,3 +118,85 @@ class AffectedCustomer(models.Model):
 
     def __str__(self) -> str:
         return f"INC-{self.incident_id}: customer {self.customer_id}"
+
+
+class ActivityKind(models.TextChoices):
+    CREATED = "created", "Created"
+    EDITED = "edited", "Edited"
+    STATUS = "status", "Status changed"
+    LINKED = "linked", "Ticket linked"
+    UNLINKED = "unlinked", "Ticket unlinked"
+    AFFECTED = "affected", "Customers added"
+    IMPORT = "import", "CSV import"
+
+
+class IncidentActivity(models.Model):
+    """The incident's own history (who changed what, when). Ticket timelines get the contract's
+    ``incident`` events; this is what the incident page shows about the incident itself."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="activity")
+    kind = models.CharField(max_length=15, choices=ActivityKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["incident", "-created_at"], name="incident_activity_at")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=ActivityKind.values), name="incident_activity_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"INC-{self.incident_id}: {self.summary}"
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEW = "preview", "Waiting for confirmation"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class AffectedImport(models.Model):
+    """One CSV upload of affected customers: stored on disk (FRONTDESK_HOME) at upload, checked
+    into a preview, imported only once confirmed, in chunks by a task that records progress
+    here (``processed_rows`` of ``valid_rows``), so the page can poll it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="imports")
+    public_id = models.UUIDField(unique=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    stored_path = models.CharField(max_length=500, help_text="Relative to the imports folder.")
+    size = models.PositiveBigIntegerField(default=0)
+    encoding = models.CharField(max_length=20, blank=True)
+    encoding_note = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEW)
+    total_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.PositiveIntegerField(default=0, help_text="Distinct customers to add.")
+    error_rows = models.PositiveIntegerField(default=0)
+    duplicate_rows = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="The first row errors: [{row, error}].")
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_customers = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0, help_text="Affected rows created by this import.")
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=ImportStatus.values), name="affected_import_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"INC-{self.incident_id} import {self.public_id}"
