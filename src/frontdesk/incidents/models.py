@@ -147,7 +147,9 @@ class IncidentActivity(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["incident", "-created_at"], name="incident_activity_at")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind__in=ActivityKind.values), name="incident_activity_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ActivityKind.values), name="incident_activity_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +186,8 @@ class AffectedImport(models.Model):
     error_rows = models.PositiveIntegerField(default=0)
     duplicate_rows = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="The first row errors: [{row, error}].")
+    sample = models.JSONField(default=list, blank=True, help_text="The first rows as they will be imported.")
+    new_customers = models.PositiveIntegerField(default=0, help_text="Addresses not known yet (at preview).")
     processed_rows = models.PositiveIntegerField(default=0)
     created_customers = models.PositiveIntegerField(default=0)
     added = models.PositiveIntegerField(default=0, help_text="Affected rows created by this import.")
@@ -195,7 +199,9 @@ class AffectedImport(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=ImportStatus.values), name="affected_import_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ImportStatus.values), name="affected_import_status_valid"
+            ),
         ]
 
     def __str__(self) -> str:
