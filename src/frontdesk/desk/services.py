@@ -76,12 +76,13 @@ class BulkResult:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
 
 
-BULK_ACTIONS = ("assign", "status", "tag", "merge")
+BULK_ACTIONS = ("assign", "status", "tag", "merge", "incident")
 
 
 def tickets_bulk_apply(
     *, agent: Agent, references: list[str], action: str, assignee_id: int | None = None,
     unassign: bool = False, status: str = "", tag: str = "", target_reference: str = "",
+    incident_id: int | None = None,
 ) -> BulkResult:
     """Apply one action to each selected ticket through the ticket services.
 
@@ -98,6 +99,8 @@ def tickets_bulk_apply(
         raise InvalidInput("Select at least one ticket.", code="nothing_selected")
     if len(references) > MAX_BULK:
         raise InvalidInput(f"Select at most {MAX_BULK} tickets at a time.", code="too_many")
+    if action == "incident":
+        return _bulk_link_incident(agent=agent, references=references, incident_id=incident_id)
     change = _bulk_change(agent=agent, action=action, assignee_id=assignee_id, unassign=unassign,
                           status=status, tag=tag, target_reference=target_reference)
     result = BulkResult()
@@ -114,6 +117,18 @@ def tickets_bulk_apply(
     if result.done:
         counts_forget(agent=agent)
     return result
+
+
+def _bulk_link_incident(*, agent: Agent, references: list[str], incident_id: int | None) -> BulkResult:
+    """Link the selection to an incident (the incidents service reports per ticket)."""
+    from frontdesk.incidents.selectors import incident_get_for_agent
+    from frontdesk.incidents.services import incident_link_tickets
+
+    if incident_id is None:
+        raise InvalidInput("Choose an incident.", code="invalid_incident")
+    incident = incident_get_for_agent(agent=agent, incident_id=incident_id)
+    linked = incident_link_tickets(incident=incident, actor=agent, references=references)
+    return BulkResult(done=linked.linked + linked.already, failed=linked.failed)
 
 
 def _bulk_change(*, agent, action, assignee_id, unassign, status, tag, target_reference):

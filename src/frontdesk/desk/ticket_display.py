@@ -156,6 +156,8 @@ def describe(event: TicketEvent, *, agent_names: dict[str, str]) -> str:
         return f"{rated}: “{after['comment']}”" if after.get("comment") else rated
     if kind == EventKind.SLA and isinstance(after, dict):
         return describe_sla_event(after)
+    if kind == EventKind.INCIDENT and isinstance(after, dict) and after.get("summary"):
+        return str(after["summary"])
     return _label(EventKind, kind)
 
 

@@ -111,6 +111,7 @@ def bulk(request: HttpRequest):
             assignee_id=assignee_id, unassign=data.get("assignee") == "none",
             status=data.get("status", ""), tag=data.get("tag", ""),
             target_reference=data.get("target", ""),
+            incident_id=int(data["incident"]) if data.get("incident", "").isdigit() else None,
         )
     except DomainError as error:
         messages.error(request, error.detail)

@@ -8,7 +8,9 @@ Deactivated accounts see nothing (404, as missing)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from frontdesk.accounts.models import Agent
 from frontdesk.core.errors import NotFound
@@ -47,12 +49,16 @@ def incident_get_for_agent(*, agent: Agent, incident_id: int) -> Incident:
 
 
 def incident_tickets_for_agent(*, agent: Agent, incident: Incident) -> QuerySet[Ticket]:
-    """The linked tickets this agent may see, newest link first."""
+    """The linked tickets this agent may see, newest link first, each with its link's
+    ``exclude_from_solve`` and ``linked_at``."""
+    link = IncidentTicket.objects.filter(incident=incident, ticket=OuterRef("pk"))
     return (
         tickets_visible_to(agent=agent)
-        .filter(incident_links__incident=incident)
+        .filter(Exists(link))
+        .annotate(exclude_from_solve=Subquery(link.values("exclude_from_solve")[:1]),
+                  linked_at=Subquery(link.values("linked_at")[:1]))
         .select_related("requester", "assignee", "group")
-        .order_by("-incident_links__linked_at", "-id")
+        .order_by("-linked_at", "-id")
     )
 
 
@@ -62,11 +68,42 @@ def incident_links_for_ticket(*, ticket: Ticket) -> list[IncidentTicket]:
 
 
 def affected_for_incident(*, incident: Incident, query: str = "") -> QuerySet[AffectedCustomer]:
-    """Affected customers with companions together (group key, then the order they came in)."""
-    rows = AffectedCustomer.objects.filter(incident=incident).select_related("customer", "ticket")
-    if query:
+    """Affected customers, companions together: rows sharing a group key in a block (by key),
+    customers without one after them, each in the order they came in."""
+    rows = AffectedCustomer.objects.filter(incident=incident)
+    if query := query.strip():
         rows = rows.filter(
-            Q(customer__name__icontains=query) | Q(customer__contact_points__value__icontains=query)
+            Q(customer__name__icontains=query) | Q(customer__contact_points__value__icontains=query.lower())
             | Q(group_key__iexact=query) | Q(external_id__iexact=query)
         ).distinct()
-    return rows.order_by("group_key", "id")
+    return (rows.select_related("customer").prefetch_related("customer__contact_points")
+            .annotate(ungrouped=Case(When(group_key="", then=Value(1)), default=Value(0)))
+            .order_by("ungrouped", "group_key", "id"))
+
+
+@dataclass(frozen=True)
+class AffectedView:
+    row: AffectedCustomer
+    ticket_reference: str  # the conversation ticket, when this agent may open it
+    has_ticket: bool
+    notified: str  # "" = not yet
+    gesture: str  # "" = none
+
+
+def reach_status(rows: list[AffectedCustomer]) -> dict[int, tuple[str, str]]:
+    """Per affected row: (notified, gesture received), as short texts; "" when nothing yet.
+    The `reach` side (broadcast deliveries, the incident's goodwill grants) fills this in."""
+    return {}
+
+
+def affected_views(*, agent: Agent, rows: list[AffectedCustomer]) -> list[AffectedView]:
+    """What the list shows per row, in a fixed number of queries for the page."""
+    ticket_ids = {row.ticket_id for row in rows if row.ticket_id}
+    visible = dict(tickets_visible_to(agent=agent).filter(pk__in=ticket_ids).values_list("pk", "reference")) \
+        if ticket_ids else {}
+    status = reach_status(rows)
+    return [
+        AffectedView(row=row, ticket_reference=visible.get(row.ticket_id, ""), has_ticket=bool(row.ticket_id),
+                     notified=status.get(row.pk, ("", ""))[0], gesture=status.get(row.pk, ("", ""))[1])
+        for row in rows
+    ]

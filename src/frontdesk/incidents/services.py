@@ -35,11 +35,17 @@ from .models import (
     IncidentTicket,
     Severity,
 )
+from .roster import RosterResult, merge_rows, roster_add
 
 EDITABLE = ("title", "description", "public_description", "severity", "owner", "started_at", "ended_at",
             "on_status_page")
 MAX_BULK_LINK = 500
 MAX_TEXT = 20_000
+
+
+def check_writer(agent: Agent) -> None:
+    """Who may change incidents: active full agents (light agents read)."""
+    check_full_agent(agent)
 
 
 def _check_fields(fields: dict) -> None:
@@ -288,3 +294,20 @@ def incident_add_organization(*, incident: Incident, organization: Organization,
                     summary=f"Added organization {organization.name}: {len(created)} new of {len(ids)} customers",
                     organization=organization.pk, added=len(created))
     return created
+
+
+def incident_add_people(*, incident: Incident, actor: Agent, rows: list, source: str) -> RosterResult:
+    """Add people by email (an agent typing one, the back-office's API list): duplicates
+    merged, unknown addresses become customers, all through ``affected_customers_add``."""
+    check_full_agent(actor)
+    distinct, _ = merge_rows(rows)
+    with transaction.atomic():
+        result = roster_add(incident=incident, rows=distinct, source=source, actor=actor)
+        if result.added:
+            record_activity(
+                incident=incident, kind=ActivityKind.AFFECTED, actor=actor,
+                summary=(f"Added {distinct[0].email}" if len(distinct) == 1 else
+                         f"Added {len(result.added)} customers ({AffectedSource(source).label})"),
+                added=len(result.added), source=source,
+            )
+    return result
