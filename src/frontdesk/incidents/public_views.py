@@ -44,6 +44,9 @@ def status_page(request):
         "running": [(i, u) for i, u in entries if i.status != "resolved"],
         "resolved": [(i, u) for i, u in entries if i.status == "resolved"],
         "resolved_days": days,
+        # No form here: without a CSRF token the page sets no cookie and varies on none, so
+        # shared caches can keep one copy for everybody.
+        "csrf_token": "",
     })
     patch_cache_control(response, public=True, max_age=MAX_AGE_SECONDS)
     return response
