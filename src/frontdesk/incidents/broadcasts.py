@@ -237,6 +237,14 @@ def claim_delivery(model, delivery_id: int) -> bool:
     ))
 
 
+def locked_affected(affected_id: int) -> AffectedCustomer:
+    """The affected row under a lock: the update and the gesture of one customer without a
+    conversation may run at once on two workers; the lock makes the second see the ticket the
+    first opened instead of opening another."""
+    return AffectedCustomer.objects.select_for_update(of=("self",)).select_related(
+        "customer", "ticket__requester").get(pk=affected_id)
+
+
 def broadcast_delivery_send(*, delivery_id: int, gesture_text: str = "") -> str:
     """Send one delivery (safe to run twice). A refusal the customer's data causes (a closed
     ticket that cannot take a new one, a merged customer) marks it failed with the reason; any
@@ -256,10 +264,9 @@ def broadcast_delivery_send(*, delivery_id: int, gesture_text: str = "") -> str:
 def _send(delivery_id: int, gesture_text: str) -> str:
     if not claim_delivery(BroadcastDelivery, delivery_id):
         return "skipped"
-    delivery = BroadcastDelivery.objects.select_related(
-        "broadcast__incident", "broadcast__created_by", "affected__customer", "affected__ticket__requester",
-    ).get(pk=delivery_id)
-    broadcast, affected = delivery.broadcast, delivery.affected
+    delivery = BroadcastDelivery.objects.select_related("broadcast__incident", "broadcast__created_by").get(
+        pk=delivery_id)
+    broadcast, affected = delivery.broadcast, locked_affected(delivery.affected_id)
     affected.incident = broadcast.incident
     ticket = usable_conversation(affected)
     if ticket is None:

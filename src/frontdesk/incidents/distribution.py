@@ -41,6 +41,7 @@ from .broadcasts import (
     claim_delivery,
     deliveries_create,
     latest_broadcast,
+    locked_affected,
     open_outbound_ticket,
     render,
     schedule_chunks,
@@ -216,9 +217,8 @@ def _grant(delivery_id: int) -> str:
         return "skipped"
     delivery = GestureDelivery.objects.select_related(
         "incident_gesture__gesture", "incident_gesture__incident", "incident_gesture__approved_by",
-        "affected__customer", "affected__ticket__requester",
     ).get(pk=delivery_id)
-    row, affected = delivery.incident_gesture, delivery.affected
+    row, affected = delivery.incident_gesture, locked_affected(delivery.affected_id)
     incident = affected.incident = row.incident
     opening = render(GESTURE_MESSAGE, ticket=Requester(affected), incident=incident, gesture=describe(row))
     ticket, opened = _own_ticket(affected, row.approved_by, opening)
