@@ -158,7 +158,7 @@ def measure(args) -> list[tuple[str, int, float, float]]:
         for ticket in tickets:
             ticket_send_automatic_message(ticket=ticket, body="A plain automatic message.", purpose="bench")
         posted = time.monotonic() - started
-        wait_until(lambda: mailed({"ticket__incident_links__incident": incident, "ticket_message__automatic":
+        done = wait_until(lambda: mailed({"ticket__incident_links__incident": incident, "ticket_message__automatic":
                                           "bench"}, len(tickets)), timeout=args.timeout)
         rows.append(("baseline", len(tickets), posted, posted + done))
         print(f"  baseline: posted {posted:.1f} s, mailed {rows[-1][3]:.1f} s", flush=True)
