@@ -320,6 +320,40 @@ def _ensure_followups(agents: dict[str, Agent], customers: list[Customer]) -> No
                                 note="waiting for the mail provider's answer")
 
 
+DEMO_INCIDENT = "Card payments declined by our payment provider"
+
+
+def _ensure_incident(agents: dict[str, Agent], customers: list[Customer]) -> None:
+    """An incident opened from Maria's billing ticket, with her travel company's people and
+    her companion on booking BK-7731 added as affected customers."""
+    from frontdesk.incidents.models import AffectedSource, Incident
+    from frontdesk.incidents.roster import RosterRow
+    from frontdesk.incidents.services import (
+        incident_add_organization,
+        incident_add_people,
+        incident_create_from_ticket,
+        incident_set_status,
+    )
+
+    ticket = Ticket.objects.filter(requester=customers[0], subject="Charged twice for my March invoice").first()
+    if ticket is None or Incident.objects.filter(title=DEMO_INCIDENT).exists():
+        return
+    bill = agents["bill@demo.frontdesk.test"]
+    incident = incident_create_from_ticket(
+        actor=bill, ticket=ticket, title=DEMO_INCIDENT, severity="major", on_status_page=True, owner=bill,
+        description="Provider confirms a faulty fraud rule since this morning; duplicate captures are refunded.",
+        public_description="Some card payments were declined or charged twice. Duplicate charges are refunded "
+                           "automatically within 3 days.",
+    )
+    incident_set_status(incident=incident, actor=bill, status="identified")
+    if customers[0].organization:
+        incident_add_organization(incident=incident, organization=customers[0].organization, actor=bill)
+    incident_add_people(incident=incident, actor=bill, source=AffectedSource.API, rows=[
+        RosterRow(email="maria.lopez@example.com", group_key="BK-7731"),
+        RosterRow(email="luis.lopez@example.com", name="Luis Lopez", group_key="BK-7731", external_id="PAX-2"),
+    ])
+
+
 @transaction.atomic
 def load_demo() -> dict:
     """Create the demo (once) and return the logins, including a fresh API token."""
@@ -333,6 +367,7 @@ def load_demo() -> dict:
     _ensure_inbox(agents)
     _ensure_goodwill(agents)
     _ensure_followups(agents, customers)
+    _ensure_incident(agents, customers)
     if "api_token" not in logins:
         logins["api_token"] = token_create(agent=agents["admin@demo.frontdesk.test"], name="demo")
     _save_logins(logins)
@@ -346,6 +381,7 @@ def print_welcome(*, base_url: str, logins: dict, smtp: str) -> None:
     print(f"  API docs     {base_url}/api/v1/docs")
     print(f"  OpenAPI      {base_url}/api/v1/openapi.json")
     print(f"  Admin        {base_url}/admin/")
+    print(f"  Incidents    {base_url}/desk/incidents/")
     print(f"  Health       {base_url}/healthz")
     print(f"  Email in     smtp://{smtp} (any recipient; e.g. swaks or Python's smtplib)")
     print(f"  Email out    {settings.FRONTDESK_HOME / 'outbox'} (no relay configured)\n")
