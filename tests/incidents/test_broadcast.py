@@ -151,3 +151,23 @@ def test_it_refuses_bad_input_and_light_agents(incident, agent, light):
         broadcast_post(incident=incident, actor=agent, body="Hello")
     assert not Ticket.objects.filter(subject__contains=incident.reference).exists()
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_paces_big_audiences_in_chunks_under_the_rate_limit(incident, agent, settings):
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    settings.FRONTDESK_BROADCAST_CHUNK = 2
+    settings.FRONTDESK_BROADCAST_PER_MINUTE = 2  # one chunk of two a minute
+    _add(incident, *[customer_create(name=f"P{i}", emails=[f"p{i}@example.org"]) for i in range(5)])
+    broadcast = broadcast_post(incident=incident, actor=agent, body="Update.")
+    run_tasks()  # the fan-out and the first chunk: the others are not due yet
+
+    assert BroadcastDelivery.objects.filter(broadcast=broadcast, status="sent").count() == 2
+    assert BroadcastDelivery.objects.filter(broadcast=broadcast, status="pending").count() == 3
+    later = sorted(DBTaskResult.objects.filter(task_path__endswith="broadcast_send_chunk", status="READY")
+                   .values_list("run_after", flat=True))
+    now = timezone.now()
+    assert len(later) == 2
+    assert 50 <= (later[0] - now).total_seconds() <= 61 and 110 <= (later[1] - now).total_seconds() <= 121

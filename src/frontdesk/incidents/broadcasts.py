@@ -317,5 +317,6 @@ def _already_posted(broadcast: Broadcast, ticket: Ticket) -> Message | None:
 
 
 def latest_broadcast(incident_id: int) -> Broadcast | None:
-    return Broadcast.objects.filter(incident_id=incident_id, fanned_out_at__isnull=False) \
-        .order_by("-created_at", "-id").first()
+    """The update a customer added now should get (its fan-out may still be queued: the
+    delivery rows are unique, whoever writes them first)."""
+    return Broadcast.objects.filter(incident_id=incident_id).order_by("-created_at", "-id").first()

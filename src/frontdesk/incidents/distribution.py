@@ -280,9 +280,14 @@ def reach_added(*, incident_id: int, affected_ids: list[int]) -> str:
 
 def on_customers_added(*, incident: Incident, affected_ids: list[int]) -> None:
     """The hook in ``affected_customers_add``: reach customers added after an update went out
-    or the gesture was approved (two cheap queries when neither happened)."""
+    or the gesture was approved (three small queries when neither happened)."""
     if not affected_ids:
         return
+    # The incident row lock orders this against ``broadcast_post`` and the approval (both take
+    # it): either they come first and are seen here, or they wait for these customers to
+    # commit and their fan-out reads them. Without it a customer added while an update was
+    # being posted could fall between the two.
+    Incident.objects.select_for_update().filter(pk=incident.pk).values_list("pk", flat=True).first()
     if latest_broadcast(incident.pk) is None and not IncidentGesture.objects.filter(
             incident=incident, state=GestureState.APPROVED).exists():
         return
