@@ -24,6 +24,7 @@ from frontdesk.customers.api import router as customers_router
 from frontdesk.followups.api import router as followups_router
 from frontdesk.goodwill.api import router as goodwill_router
 from frontdesk.incidents.api import router as incidents_router
+from frontdesk.incidents.api_reach import router as incidents_reach_router
 from frontdesk.mail.api import router as mail_router
 from frontdesk.search.api import router as search_router
 from frontdesk.sla.api import router as sla_router
@@ -171,3 +172,4 @@ api.add_router("/", goodwill_router)
 api.add_router("/", followups_router)
 api.add_router("/", csat_router)
 api.add_router("/", incidents_router)
+api.add_router("/", incidents_reach_router)

@@ -354,6 +354,21 @@ def _ensure_incident(agents: dict[str, Agent], customers: list[Customer]) -> Non
     ])
 
 
+def _ensure_incident_update(agents: dict[str, Agent]) -> None:
+    """One update on the demo incident, to every affected customer and the status page."""
+    from frontdesk.incidents.broadcasts import broadcast_post
+    from frontdesk.incidents.models import Broadcast, Incident
+
+    incident = Incident.objects.filter(title=DEMO_INCIDENT).first()
+    if incident is None or Broadcast.objects.filter(incident=incident).exists():
+        return
+    broadcast_post(
+        incident=incident, actor=agents["bill@demo.frontdesk.test"], on_status_page=True,
+        body="Hello {name}, our payment provider has switched off the faulty fraud rule: card payments work "
+             "again. Any duplicate charge is refunded automatically within 3 days; nothing to do on your side.",
+    )
+
+
 @transaction.atomic
 def load_demo() -> dict:
     """Create the demo (once) and return the logins, including a fresh API token."""
@@ -368,6 +383,7 @@ def load_demo() -> dict:
     _ensure_goodwill(agents)
     _ensure_followups(agents, customers)
     _ensure_incident(agents, customers)
+    _ensure_incident_update(agents)
     if "api_token" not in logins:
         logins["api_token"] = token_create(agent=agents["admin@demo.frontdesk.test"], name="demo")
     _save_logins(logins)
@@ -382,6 +398,7 @@ def print_welcome(*, base_url: str, logins: dict, smtp: str) -> None:
     print(f"  OpenAPI      {base_url}/api/v1/openapi.json")
     print(f"  Admin        {base_url}/admin/")
     print(f"  Incidents    {base_url}/desk/incidents/")
+    print(f"  Status page  {base_url}/help/status")
     print(f"  Health       {base_url}/healthz")
     print(f"  Email in     smtp://{smtp} (any recipient; e.g. swaks or Python's smtplib)")
     print(f"  Email out    {settings.FRONTDESK_HOME / 'outbox'} (no relay configured)\n")

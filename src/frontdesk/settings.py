@@ -307,6 +307,12 @@ FRONTDESK_TASK_MAX_ATTEMPTS = env_int("FRONTDESK_TASK_MAX_ATTEMPTS", 6)
 FRONTDESK_WORKER_HEARTBEAT = env_int("FRONTDESK_WORKER_HEARTBEAT", 5)
 FRONTDESK_WORKER_DEAD_AFTER = env_int("FRONTDESK_WORKER_DEAD_AFTER", 60)
 FRONTDESK_WEB_WORKERS = env_int("FRONTDESK_WEB_WORKERS", 2)
+# Incident broadcasts and gestures go out in chunks of FRONTDESK_BROADCAST_CHUNK customers, at
+# most FRONTDESK_BROADCAST_PER_MINUTE customers a minute (later chunks wait their turn in the
+# queue); resolved incidents stay on /help/status for FRONTDESK_STATUS_PAGE_RESOLVED_DAYS days.
+FRONTDESK_BROADCAST_CHUNK = env_int("FRONTDESK_BROADCAST_CHUNK", 200)
+FRONTDESK_BROADCAST_PER_MINUTE = env_int("FRONTDESK_BROADCAST_PER_MINUTE", 6000)
+FRONTDESK_STATUS_PAGE_RESOLVED_DAYS = env_int("FRONTDESK_STATUS_PAGE_RESOLVED_DAYS", 7)
 
 # Inbound SMTP listener (`frontdesk smtp`). Oversized messages and headers get 552, recipients
 # beyond the limit 452, connections beyond the per-IP cap 421; a silent client is dropped.

@@ -17,6 +17,7 @@ urlpatterns = [
     path("desk/", include("frontdesk.desk.urls")),
     path("help/", include(portal_urls.help_patterns)),
     path("c/", include(portal_urls.conversation_patterns)),
+    path("help/", include("frontdesk.incidents.public_views")),  # /help/status
     path("healthz", healthz, name="healthz"),
     path("livez", core_views.livez, name="livez"),
     # Pages outside our layout (admin, API docs, plain errors) still get the icon browsers ask for.

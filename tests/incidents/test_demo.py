@@ -20,3 +20,16 @@ def test_it_loads_an_incident_once(settings, tmp_path):
     rows = AffectedCustomer.objects.filter(incident=incident)
     assert set(rows.values_list("source", flat=True)) == {"ticket", "organization", "api"}
     assert rows.filter(group_key="BK-7731").count() == 2
+
+
+def test_it_posts_one_update_on_the_demo_incident(settings, tmp_path):
+    from django.test import Client
+
+    from frontdesk.incidents.models import Broadcast
+
+    settings.FRONTDESK_HOME = tmp_path
+    load_demo()
+    load_demo()
+    [update] = Broadcast.objects.filter(incident__title=DEMO_INCIDENT)
+    assert update.on_status_page and update.fanned_out_at is None  # the worker fans it out
+    assert "card payments work again" in Client().get("/help/status").content.decode()

@@ -462,3 +462,22 @@ def open_follow_up_count(*, ticket: Ticket) -> int:
     return FollowUp.objects.filter(ticket=ticket, state__in=OPEN_FOLLOW_UP_STATES).count()
 
 
+
+
+@transaction.atomic
+def check_in_schedule_after_solve(*, ticket: Ticket, days: int | None = None) -> CheckIn | None:
+    """A check-in after the ticket's latest solve, whatever the check-in settings say: for a
+    feature that knows the customer should hear from us again (an incident's resolution asks
+    "is everything working again?"). ``days`` defaults to the settings' delay. One per solve:
+    the settings' own rule (``solved_for_event``) finds it and adds none. Safe to run twice."""
+    event = ticket.events.filter(kind=EventKind.STATUS).order_by("-pk").first()
+    if event is None or event.after != Status.SOLVED:
+        return None
+    existing = CheckIn.objects.filter(solve_event=event).first()
+    if existing is not None:
+        return existing
+    due = event.created_at + timedelta(days=days or followup_settings().check_in_days)
+    check_in = CheckIn.objects.create(ticket=ticket, solve_event=event, due_at=due, send_at=due)
+    record_event(ticket=ticket, kind=EventKind.CHECK_IN, actor=APP_ACTOR,
+                 after={"action": "scheduled", "due": due.isoformat()})
+    return check_in

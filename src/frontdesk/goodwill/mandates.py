@@ -212,6 +212,33 @@ def mandate_refusal(
     return None
 
 
+def mandate_covers_total(*, agent: Agent, base_value: Decimal, now: datetime | None = None) -> str | None:
+    """``None`` when ``agent`` may approve one total of ``base_value`` (base currency) at once —
+    e.g. an incident's gesture × its affected customers — else why not (one line).
+
+    Covered means: an active full agent whose effective mandate allows ``base_value`` per
+    gesture and, where the mandate has a monthly budget, has that much of it left (also of
+    their first group's shared budget, which pre-approved grants are charged to);
+    administrators approve anything, as with ``may_approve``."""
+    if not agent.is_active or agent.is_light:
+        return "a light or inactive agent cannot approve gestures"
+    if agent.is_admin:
+        return None
+    mandate = effective_mandate(agent)
+    if mandate.grants_nothing:
+        return "you have no mandate for gestures"
+    if base_value > mandate.max_per_gesture:
+        return f"the total of {base_value} {base_currency()} is above your limit of {mandate.max_per_gesture}"
+    budget = budget_for(agent=agent, now=now)
+    if budget.agent_remaining is not None and base_value > budget.agent_remaining:
+        return (f"the total of {base_value} {base_currency()} is beyond what is left of your monthly "
+                f"budget ({budget.agent_remaining})")
+    if budget.group_remaining is not None and base_value > budget.group_remaining:
+        return (f"the total of {base_value} {base_currency()} is beyond what is left of {budget.group.name}'s "
+                f"monthly budget ({budget.group_remaining})")
+    return None
+
+
 def may_approve(agent: Agent, base_value: Decimal) -> bool:
     """Administrators, and full agents whose effective mandate covers ``base_value``."""
     if not agent.is_active or agent.is_light:

@@ -213,6 +213,9 @@ class Grant(models.Model):
     task_done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Where an approval given elsewhere came from (e.g. "incident:12"); one grant per source and
+    # customer, however often the distribution runs (services.gesture_grant_preapproved).
+    source = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -224,6 +227,9 @@ class Grant(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=GrantStatus.values), name="grant_status_valid"),
             models.CheckConstraint(condition=models.Q(reason__in=Reason.values), name="grant_reason_valid"),
             models.CheckConstraint(condition=models.Q(value__gte=0), name="grant_value_not_negative"),
+            models.UniqueConstraint(
+                fields=["source", "customer"], condition=~models.Q(source=""), name="grant_source_customer_once"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from frontdesk.accounts.models import Agent, Group
@@ -212,15 +212,7 @@ def gesture_grant(
     ``pending_approval``). Raises ``NotFound`` (ticket hidden), ``Forbidden`` (light agent),
     ``InvalidInput`` (value, currency, reason), ``PoolExhausted`` (nothing is written)."""
     ticket = ticket_get_for_agent(agent=agent, reference=ticket.reference, write=True)
-    if reason not in Reason.values:
-        raise InvalidInput(f"Choose a reason: {', '.join(Reason.values)}.", code="invalid_reason")
-    currency = (currency or "").strip().upper()
-    if currency not in known_currencies():
-        raise InvalidInput(f"Unknown currency {currency!r}.", code="unknown_currency")
-    amount = _money(value)
-    if not gesture.active:
-        raise InvalidInput(f"{gesture.name} is no longer offered.", code="inactive_gesture")
-    _check_value(gesture, amount, currency)
+    amount, currency = _validated_amount(gesture=gesture, value=value, currency=currency, reason=reason)
     base_value = to_base(amount, currency)
     group = charged_group(agent=agent, ticket=ticket)
     _lock_budgets(agent=agent, group=group, customer_id=ticket.requester_id)
@@ -244,6 +236,69 @@ def gesture_grant(
         _event(grant, agent, f"granted {_label(grant)} ({grant.get_reason_display().lower()})")
         _start_fulfilment(grant, agent)
     return grant
+
+
+def _validated_amount(*, gesture: Gesture, value, currency: str, reason: str) -> tuple[Decimal, str]:
+    """The checks every grant passes (reason, currency, value, catalog range): ``(amount, currency)``."""
+    if reason not in Reason.values:
+        raise InvalidInput(f"Choose a reason: {', '.join(Reason.values)}.", code="invalid_reason")
+    currency = (currency or "").strip().upper()
+    if currency not in known_currencies():
+        raise InvalidInput(f"Unknown currency {currency!r}.", code="unknown_currency")
+    amount = _money(value)
+    if not gesture.active:
+        raise InvalidInput(f"{gesture.name} is no longer offered.", code="inactive_gesture")
+    _check_value(gesture, amount, currency)
+    return amount, currency
+
+
+def _by_source(source: str, customer_id: int) -> Grant | None:
+    return Grant.objects.select_related("gesture").filter(source=source, customer_id=customer_id).first()
+
+
+@transaction.atomic
+def gesture_grant_preapproved(
+    *, ticket: Ticket, gesture: Gesture, value, currency: str, reason: str, approved_by: Agent, source: str,
+    note: str = "",
+) -> tuple[Grant, bool]:
+    """Grant ``gesture`` to the ticket's requester under an approval given elsewhere (e.g. one
+    approval for an incident's gesture to every affected customer: ``source="incident:12"``).
+
+    Idempotent per ``(source, customer)``: when that customer already has a grant from
+    ``source`` it is returned with ``False`` (also when two calls race: the unique constraint
+    decides, the loser's savepoint is rolled back and it returns the winner's grant). Otherwise
+    ``(grant, True)``. Value, currency and catalog checks are those of ``gesture_grant``; the
+    mandate is not checked per call (the caller checked the total with
+    ``mandates.mandate_covers_total``). The grant is charged to ``approved_by`` and their first
+    group (as ``mandates.budget_for`` without a ticket counts), and to the customer's total.
+    Raises ``PoolExhausted`` when the voucher pool is empty: nothing is written for that customer.
+    """
+    source = (source or "").strip()
+    if not source or len(source) > 100:
+        raise InvalidInput("A pre-approved grant needs a source of at most 100 characters.", code="invalid_source")
+    amount, currency = _validated_amount(gesture=gesture, value=value, currency=currency, reason=reason)
+    existing = _by_source(source, ticket.requester_id)
+    if existing is not None:
+        return existing, False
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            grant = Grant.objects.create(
+                ticket=ticket, customer_id=ticket.requester_id, gesture=gesture, agent=approved_by,
+                group=approved_by.groups.order_by("name", "id").first(), value=amount, currency=currency,
+                base_value=to_base(amount, currency), reason=reason, note=note.strip(), requested_at=now,
+                status=GrantStatus.GRANTED, decided_by=approved_by, decided_at=now, source=source,
+            )
+    except IntegrityError:
+        existing = _by_source(source, ticket.requester_id)
+        if existing is None:
+            raise
+        return existing, False
+    _entry(grant, EntryKind.GRANTED, approved_by, detail=f"approved by {approved_by.name} for {source}")
+    _event(grant, approved_by, f"granted {_label(grant)} ({grant.get_reason_display().lower()}) "
+           f"under {approved_by.name}'s approval for {source}")
+    _start_fulfilment(grant, approved_by)
+    return grant, True
 
 
 def _check_decider(grant: Grant, agent: Agent) -> None:

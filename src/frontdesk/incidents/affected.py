@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from frontdesk.accounts.models import Agent
 
+from .distribution import on_customers_added
 from .models import AffectedCustomer, Incident
 
 
@@ -69,7 +70,9 @@ def affected_customers_add(
     ], ignore_conflicts=True)  # a concurrent add of the same customer wins; ours is a no-op
     # A row a concurrent call created for the same customer is returned by both calls: work
     # hooked on new rows must be idempotent anyway.
-    return list(
+    created = list(
         AffectedCustomer.objects.filter(incident=incident, customer_id__in=[c for c in wanted if c not in existing])
         .values_list("id", flat=True)
     )
+    on_customers_added(incident=incident, affected_ids=created)  # reach: latest update + the gesture
+    return created

@@ -206,3 +206,140 @@ class AffectedImport(models.Model):
 
     def __str__(self) -> str:
         return f"INC-{self.incident_id} import {self.public_id}"
+
+
+# --- reach: broadcasts, deliveries, the incident's gesture --------------------------------
+
+
+class BroadcastKind(models.TextChoices):
+    UPDATE = "update", "Update"
+    RESOLUTION = "resolution", "Final update (resolution)"
+
+
+class Broadcast(models.Model):
+    """An update written once and sent to every affected customer (one ``BroadcastDelivery``
+    each). ``body`` may hold placeholders filled per conversation ({name}, {reference},
+    {title}, {gesture}); ``public_text`` is what the status page shows (never ``body`` of a
+    personal resolution message, never the incident's internal description)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="broadcasts")
+    kind = models.CharField(max_length=12, choices=BroadcastKind.choices, default=BroadcastKind.UPDATE)
+    body = models.TextField()
+    public_text = models.TextField(blank=True)
+    status_after = models.CharField(max_length=15, blank=True, help_text="The incident status this update set.")
+    on_status_page = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    fanned_out_at = models.DateTimeField(null=True, blank=True, help_text="When the delivery rows were written.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["incident", "-created_at"], name="broadcast_incident_at")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=BroadcastKind.values), name="broadcast_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"INC-{self.incident_id} update {self.pk}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class BroadcastDelivery(models.Model):
+    """One update for one affected customer: unique per (broadcast, affected), so nobody gets
+    an update twice. A worker claims a pending row under a row lock and, in the same
+    transaction, posts the message and marks the row sent: a worker killed halfway rolls back
+    both, and the next run finds the row pending again."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="deliveries")
+    affected = models.ForeignKey(AffectedCustomer, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.ForeignKey("tickets.Message", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["broadcast", "status", "id"], name="broadcast_delivery_state")]
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "affected"], name="broadcast_delivery_once"),
+            models.CheckConstraint(condition=models.Q(status__in=DeliveryStatus.values),
+                                   name="broadcast_delivery_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"update {self.broadcast_id} → affected {self.affected_id}: {self.status}"
+
+
+class GestureState(models.TextChoices):
+    PROPOSED = "proposed", "Waiting for approval"
+    APPROVED = "approved", "Approved: granted to every affected customer"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class IncidentGesture(models.Model):
+    """The one gesture of an incident: proposed, then approved ONCE by someone whose mandate
+    covers value × affected customers; from then on every affected customer (also those added
+    later) gets it exactly once (``GestureDelivery`` unique per customer, and goodwill's
+    ``Grant`` unique per (source, customer))."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="gesture")
+    gesture = models.ForeignKey("goodwill.Gesture", on_delete=models.PROTECT, related_name="+")
+    value = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=20, default="outage")
+    note = models.CharField(max_length=300, blank=True)
+    state = models.CharField(max_length=10, choices=GestureState.choices, default=GestureState.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_customers = models.PositiveIntegerField(default=0, help_text="Affected customers at approval.")
+    approved_base_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(state__in=GestureState.values),
+                                   name="incident_gesture_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"INC-{self.incident_id} gesture ({self.state})"
+
+    @property
+    def source(self) -> str:
+        """goodwill's ``Grant.source``: one grant per customer and incident, enforced there too."""
+        return f"incident:{self.incident_id}"
+
+
+class GestureDelivery(models.Model):
+    """The incident's gesture for one affected customer: claimed and granted in one
+    transaction (see ``BroadcastDelivery``); ``grant`` is goodwill's row, whose status says
+    whether the customer received it (fulfilled), is waiting (granted) or not (failed)."""
+
+    incident_gesture = models.ForeignKey(IncidentGesture, on_delete=models.CASCADE, related_name="deliveries")
+    affected = models.ForeignKey(AffectedCustomer, on_delete=models.CASCADE, related_name="gesture_deliveries")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    grant = models.ForeignKey("goodwill.Grant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["incident_gesture", "status", "id"], name="gesture_delivery_state")]
+        constraints = [
+            models.UniqueConstraint(fields=["incident_gesture", "affected"], name="gesture_delivery_once"),
+            models.CheckConstraint(condition=models.Q(status__in=DeliveryStatus.values),
+                                   name="gesture_delivery_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"gesture {self.incident_gesture_id} → affected {self.affected_id}: {self.status}"

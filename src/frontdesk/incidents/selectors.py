@@ -93,7 +93,9 @@ class AffectedView:
 def reach_status(rows: list[AffectedCustomer]) -> dict[int, tuple[str, str]]:
     """Per affected row: (notified, gesture received), as short texts; "" when nothing yet.
     The `reach` side (broadcast deliveries, the incident's goodwill grants) fills this in."""
-    return {}
+    from .reports import reach_status as from_deliveries
+
+    return from_deliveries(rows)
 
 
 def affected_views(*, agent: Agent, rows: list[AffectedCustomer]) -> list[AffectedView]:

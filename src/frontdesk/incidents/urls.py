@@ -26,3 +26,16 @@ urlpatterns = [
     path("tickets/<str:reference>/incident/", views.ticket_link, name="ticket_incident_link"),
     path("incidents/choices/", views.incident_choices, name="incident_choices"),
 ]
+
+# reach: updates, the incident gesture, resolution (views_reach.py)
+from . import views_reach  # noqa: E402
+
+urlpatterns += [
+    path("incidents/<int:incident_id>/updates/", views_reach.updates_panel, name="incident_updates"),
+    path("incidents/<int:incident_id>/updates/post/", views_reach.update_post, name="incident_update_post"),
+    path("incidents/<int:incident_id>/gesture/", views_reach.gesture_panel, name="incident_gesture"),
+    path("incidents/<int:incident_id>/gesture/<str:action>/", views_reach.gesture_action,
+         name="incident_gesture_action"),
+    path("incidents/<int:incident_id>/resolve/", views_reach.resolve_panel, name="incident_resolve"),
+    path("incidents/<int:incident_id>/resolve/post/", views_reach.resolve, name="incident_resolve_post"),
+]

@@ -176,6 +176,27 @@ def auto_reply_allowed(*, ticket: Ticket, address: str) -> bool:
     return not sent["ticket_day"] and _within_address_ceilings(sent)
 
 
+# Incident updates (``incidents.broadcasts``) are written by an agent, once per customer and
+# update (a unique delivery row), and never answer inbound mail, so they cannot loop: the
+# per-address ceilings meant for auto-replies do not hold them back (an outage must not silence
+# the update that explains it). They still go out as automatic mail (``auto-generated``, so
+# out-of-office responders stay quiet), to everyone on the conversation like a reply, and they
+# count towards the ceilings of later auto-replies. Their pace is the broadcast's rate limit.
+BROADCAST_PURPOSES = frozenset({"incident_update", "incident_resolution", "incident_gesture"})
+
+
+def _queue_broadcast(event: TicketEvent) -> OutboundMessage | None:
+    to, cc, requester_only = reply_recipients(event.ticket)
+    if not to:
+        logger.info("ticket %s: no deliverable email address; incident update not mailed", event.ticket.reference)
+        return None
+    return _queue(
+        ticket=event.ticket, kind=OutboundKind.AUTOMATIC, to=to, cc=cc, body_text=event.message.body_text,
+        subject=tagged_subject(event.ticket), ticket_message=event.message, auto_submitted="auto-generated",
+        personal=requester_only,
+    )
+
+
 @transaction.atomic
 def outbound_queue_automatic(*, event_id: int) -> OutboundMessage | None:
     """Email an automatic message (``ticket_send_automatic_message``) to the requester alone, as
@@ -185,6 +206,8 @@ def outbound_queue_automatic(*, event_id: int) -> OutboundMessage | None:
     event = _unmailed_message_event(event_id, automatic=True)
     if event is None:
         return None
+    if event.message.automatic in BROADCAST_PURPOSES:
+        return _queue_broadcast(event)
     to, _, _ = reply_recipients(event.ticket)
     if not to:
         logger.info("ticket %s: no deliverable email address; automatic message not mailed", event.ticket.reference)
