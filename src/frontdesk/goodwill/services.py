@@ -192,13 +192,26 @@ def _ask_approvers(grant: Grant, *, reminder: int = 0, escalate: bool = False) -
     sent = 0
     prefix = {0: "Approval needed", 1: "Reminder: approval needed"}.get(reminder, "Overdue approval")
     for approver in {a.pk: a for a in approvers}.values():
+        # In the desk and by email: each approver's own signed link (it works for them alone).
         sent += notify_agents(
             agents=[approver], kind="goodwill_approval", ticket=grant.ticket,
             url=links.approval_url(grant=grant, approver=approver),
             text=f"{prefix}: {_label(grant)} for #{grant.ticket.reference}, asked by {grant.agent.name}",
-            key=f"goodwill-approval:{grant.pk}:{reminder}",
+            key=f"goodwill-approval:{grant.pk}:{reminder}", email=True, detail=_approval_detail(grant),
         )
     return sent
+
+
+def _approval_detail(grant: Grant) -> str:
+    why = grant.entries.filter(kind=EntryKind.REQUESTED).values_list("detail", flat=True).first() or ""
+    lines = [
+        f"Customer: {grant.customer.name}",
+        f"Reason: {grant.get_reason_display()}" + (f" — {grant.note}" if grant.note else ""),
+        f"Why it needs approval ({grant.agent.name}'s mandate): {why}." if why else "",
+        "The link opens a page where you approve or deny; opening it decides nothing. It works for you "
+        "alone, signed in, until the request is decided.",
+    ]
+    return "\n".join(line for line in lines if line)
 
 
 # ---------------------------------------------------------------------------------------- granting
