@@ -58,7 +58,7 @@ def test_the_approver_gets_an_email_whose_link_approves_after_confirmation(relay
                                                                           ticket):
     run_tasks()
     [mail] = mails_to(relay, supervisor.email)
-    assert mail["Subject"] == (
+    assert mail["Subject"].strip() == (
         f"Approval needed: Account credit (120.00 EUR) for #{ticket.reference}, asked by Sam Support")
     assert mail["Auto-Submitted"] == "auto-generated" and mail["Reply-To"].startswith("noreply@")
     assert "In-Reply-To" not in mail  # not part of the customer's conversation
@@ -128,10 +128,10 @@ def test_reminders_and_the_escalation_are_emailed_too(relay, request_, superviso
     with time_machine.travel(start + timedelta(hours=10)):
         assert clock_tick() == 1
         run_tasks()
-    subjects = [m["Subject"].split(":")[0] for m in mails_to(relay, supervisor.email)]
+    subjects = [m["Subject"].strip().split(":")[0] for m in mails_to(relay, supervisor.email)]
     assert subjects == ["Approval needed", "Reminder", "Overdue approval"]
     [escalated] = mails_to(relay, admin.email)
-    assert escalated["Subject"].startswith("Overdue approval")
+    assert escalated["Subject"].strip().startswith("Overdue approval")
     path = link_in(escalated)
     assert client_for(admin).post(path, {"decision": "deny"}).status_code == 302
     assert Grant.objects.get(pk=request_.pk).status == GrantStatus.DENIED
