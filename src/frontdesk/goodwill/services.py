@@ -102,7 +102,11 @@ def _lock_budgets(*, agent: Agent, group: Group | None, customer_id: int) -> Non
     """Take the row locks of every budget a grant touches, always in the same (key) order so
     two grants never deadlock. On SQLite the transaction already holds the database's write
     lock (BEGIN IMMEDIATE), which serialises writers just the same."""
-    keys = sorted({f"agent:{agent.pk}", f"customer:{customer_id}", *([f"group:{group.pk}"] if group else [])})
+    _lock_keys({f"agent:{agent.pk}", f"customer:{customer_id}", *([f"group:{group.pk}"] if group else [])})
+
+
+def _lock_keys(keys: set[str]) -> None:
+    keys = sorted(keys)
     BudgetLock.objects.bulk_create([BudgetLock(key=key) for key in keys], ignore_conflicts=True)
     list(BudgetLock.objects.select_for_update().filter(key__in=keys).order_by("key"))
 
@@ -290,6 +294,10 @@ def gesture_grant_preapproved(
     if not source or len(source) > 100:
         raise InvalidInput("A pre-approved grant needs a source of at most 100 characters.", code="invalid_source")
     amount, currency = _validated_amount(gesture=gesture, value=value, currency=currency, reason=reason)
+    # The customer's budget lock only: an ordinary grant to this customer at the same moment
+    # then sees this one in the per-customer total. Not the approver's (one lock for every
+    # worker of a distribution would serialise them, and no mandate is checked here).
+    _lock_keys({f"customer:{ticket.requester_id}"})
     existing = _by_source(source, ticket.requester_id)
     if existing is not None:
         return existing, False
