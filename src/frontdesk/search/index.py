@@ -141,17 +141,24 @@ SQLITE_FILL = [
 ]
 
 
-def sqlite_install(cursor, *, fill: bool = True) -> None:
-    """Create the FTS5 tables (empty), fill them from the data when ``fill``, add the triggers."""
+def sqlite_install(cursor, *, fill: bool = True, step=None) -> None:
+    """Create the FTS5 tables (empty), fill them from the data when ``fill``, add the
+    triggers. ``step(label)`` is called before each bulk statement (progress)."""
     for name, module in SQLITE_TABLES.items():
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
         cursor.execute(f"CREATE VIRTUAL TABLE {name} USING {module}")
     if fill:
         for statement in SQLITE_FILL:
+            if step:
+                step(_label(statement))
             cursor.execute(statement)
     for name, body in SQLITE_TRIGGERS.items():
         cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
         cursor.execute(f"CREATE TRIGGER {name} {body}")
+
+
+def _label(statement: str) -> str:
+    return " ".join(statement.split()[:4])
 
 
 def sqlite_drop_triggers(cursor) -> None:
@@ -201,27 +208,38 @@ PG_FILL = [
 
 def _set_pg_triggers(cursor, *, enabled: bool) -> None:
     verb = "ENABLE" if enabled else "DISABLE"
+    if connection.in_atomic_block:
+        # ALTER TABLE refuses a table with deferred foreign-key checks pending in this
+        # transaction: run them now (Django's FKs are DEFERRABLE INITIALLY DEFERRED).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     for table, trigger in PG_TRIGGERS.items():
         cursor.execute(f"ALTER TABLE {table} {verb} TRIGGER {trigger}")
 
 
 # ---- both ----
 
-def rebuild() -> None:
+def rebuild_steps() -> int:
+    """How many times ``rebuild`` calls its ``step`` (for a progress bar)."""
+    return len(SQLITE_FILL) if connection.vendor == "sqlite" else len(PG_FILL)
+
+
+def rebuild(*, step=None) -> None:
     """Rebuild every search document from the data, in one transaction (readers see the old
     index until it commits). Bulk statements: at a million tickets, minutes, not hours."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            sqlite_install(cursor, fill=True)
+            sqlite_install(cursor, fill=True, step=step)
         elif connection.vendor == "postgresql":
-            if connection.settings_dict.get("OPTIONS", {}).get("maintenance_work_mem") is None:
-                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
             for statement in PG_FILL:
+                if step:
+                    step(_label(statement))
                 cursor.execute(statement)
 
 
 @contextmanager
-def suspended():
+def suspended(*, step=None):
     """Bulk loading: the index is not kept meanwhile (triggers dropped on SQLite, disabled
     on PostgreSQL); on leaving — also on an error — the triggers come back and the whole
     index is rebuilt, so it never stays behind the data."""
@@ -236,4 +254,4 @@ def suspended():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 _set_pg_triggers(cursor, enabled=True)
-        rebuild()  # SQLite: recreates the triggers too
+        rebuild(step=step)  # SQLite: recreates the triggers too

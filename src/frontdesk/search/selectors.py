@@ -7,17 +7,20 @@ Query shapes (each fast at a million tickets; bench/search.py measures them):
   ``tickets_visible_to`` plus filters, compiled by the ORM into a correlated ``EXISTS`` on the
   ticket's primary key. The index drives; each candidate costs one primary-key probe; nothing
   an agent may not see is ever counted, ranked into a page or shown.
-* **Ranked only when the match set is small.** The text's matches are counted first, no
-  further than ``RANK_LIMIT + 1`` (``SELECT count(*) FROM (… LIMIT 1001)``: cheap whatever the
-  word). At most ``RANK_LIMIT``: rank them all (FTS5 ``bm25`` with the subject weighted over
-  the requester over the messages; ``ts_rank`` with weights A/B/D) — a thousand scores cost a
-  few milliseconds. More: newest tickets first, ``ORDER BY ticket id DESC LIMIT 26`` straight
-  down the index (FTS5 reads its doclists in rowid order, PostgreSQL walks the document
-  table's primary key and checks each stored tsvector), which stops after a page. Ranking a
-  very common word would score every match (1.4 s at a million); this costs a page.
-  The count is of all tickets (before permissions) and only picks the order; it is never shown.
+* **Ranked only when the match set is small.** The matches the agent may see are listed
+  newest first, no further than ``RANK_LIMIT + 1`` (the walk stops there whatever the word).
+  At most ``RANK_LIMIT``: rank them (SQLite: where each term is found, subject 10 > requester
+  4 > each message 1; PostgreSQL: ``ts_rank`` with weights A/B/D) — a few hundred scores cost
+  a few milliseconds. More: that list's first page is the answer, newest first. Ranking a very
+  common word would score every match (1.4 s at a million); this costs a bounded walk. The
+  choice, the order and the cursor depend only on tickets the agent may see (no counts before
+  permissions, no collection statistics such as bm25's idf in the score).
+* **SQLite rows per message** (``index.py``): a ticket matches when each term matches one of
+  its rows. Terms found in few rows are intersected by ticket; each common term is a MATCH
+  limited to the candidate ticket's rowid range (a seek); only common terms: the first one's
+  rows are walked down the rowid order (newest tickets first), stopping after a page.
 * **Ids first, then rows**: a page of ids, then one query for those rows.
-* **Keyset pages**: the cursor carries the order it was made for and the last (rank, id) or
+* **Keyset pages**: the cursor carries the order it was made for and the last (score, id) or
   id, so page two keeps page one's order even if the match count crosses the limit meanwhile.
 * Operators without words list the visible tickets matching them, newest first (ticket id).
 """
@@ -29,7 +32,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -48,7 +50,7 @@ from frontdesk.tickets.selectors import tickets_visible_to, with_list_columns
 from . import index
 from .query import WORD, BadQuery, ParsedQuery, Term, fold, fts5_match, parse
 
-RANK_LIMIT = 1000
+RANK_LIMIT = 300
 PAGE_SIZE = 25
 CUSTOMER_LIMIT = 10
 PG_CONFIG = "frontdesk_search"
@@ -227,35 +229,36 @@ class _SQLite(_Backend):
         return [row[0] for row in _fetch(sql, (*params, *extra, limit))]
 
     def scores(self, ids):
-        """Each rare term adds its rarity (``log(1 + rows/term rows)``) times where it is
-        found in the ticket: subject 10, requester 4, each message 1 (up to 5). Common terms
-        add nothing (their rarity is nearly zero, and their rows are too many to read)."""
-        wanted = set(ids)
-        # Tickets in the index (ids are dense enough): the newest row's ticket id, a seek.
-        newest = _fetch("SELECT rowid FROM search_ticket_fts ORDER BY rowid DESC LIMIT 1", ())
-        total = (newest[0][0] >> index.SLOT_BITS) if newest else 1
+        """Where each term is found in the ticket: subject 10, requester 4, each message 1
+        (up to 5 messages), summed over the terms. Only the ticket's own rows count — no
+        collection statistics (bm25's idf would let the order of an agent's results reveal
+        how often a word occurs in tickets they may not see)."""
         result = dict.fromkeys(ids, 0.0)
-        for term, rows in zip(self.terms, self.rows, strict=True):
-            if rows > self.RARE_ROWS:
-                continue
-            weight = math.log(1 + total / max(rows, 1))
-            subject = {row[0] >> index.SLOT_BITS for row in _fetch(
-                "SELECT rowid FROM search_ticket_fts WHERE search_ticket_fts MATCH %s",
-                ("{subject} : " + fts5_match([term]),))}
+        if not ids:
+            return result
+        listed = json.dumps(ids)
+        for match, rows in zip(self.matches, self.rows, strict=True):
+            subject = "{subject} : " + match
+            if rows <= self.RARE_ROWS:  # all of the term's rows, filtered here: cheaper
+                hits = _fetch("SELECT rowid FROM search_ticket_fts(%s)", (match,))
+                titles = _fetch("SELECT rowid FROM search_ticket_fts(%s)", (subject,))
+            else:  # a ranged MATCH per ticket
+                hits = _fetch("SELECT f.rowid FROM json_each(%s) j CROSS JOIN search_ticket_fts(%s) f "
+                              f"WHERE f.rowid {index.ticket_range('j.value')}", (listed, match))
+                titles = _fetch("SELECT f.rowid FROM json_each(%s) j CROSS JOIN search_ticket_fts(%s) f "
+                                f"WHERE f.rowid = j.value << {index.SLOT_BITS}", (listed, subject))
+            in_subject = {rowid >> index.SLOT_BITS for (rowid,) in titles}
             body: dict[int, int] = {}
-            for (rowid,) in _fetch("SELECT rowid FROM search_ticket_fts WHERE search_ticket_fts MATCH %s",
-                                   (fts5_match([term]),)):
+            for (rowid,) in hits:
                 ticket = rowid >> index.SLOT_BITS
-                if ticket not in wanted:
+                if ticket not in result:
                     continue
                 if rowid & index.SLOT_MASK:
                     body[ticket] = min(body.get(ticket, 0) + 1, self.BODY_HITS)
-                elif ticket in subject:
-                    result[ticket] += weight * self.WEIGHTS["subject"]
                 else:
-                    result[ticket] += weight * self.WEIGHTS["people"]
-            for ticket, hits in body.items():
-                result[ticket] += weight * self.WEIGHTS["body"] * hits
+                    result[ticket] += self.WEIGHTS["subject" if ticket in in_subject else "people"]
+            for ticket, count in body.items():
+                result[ticket] += self.WEIGHTS["body"] * count
         return result
 
     def customers(self, limit):
