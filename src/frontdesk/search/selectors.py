@@ -50,7 +50,7 @@ from frontdesk.tickets.selectors import tickets_visible_to, with_list_columns
 from . import index
 from .query import WORD, BadQuery, ParsedQuery, Term, fold, fts5_match, parse
 
-RANK_LIMIT = 300
+RANK_LIMIT = 100
 PAGE_SIZE = 25
 CUSTOMER_LIMIT = 10
 PG_CONFIG = "frontdesk_search"
@@ -201,32 +201,36 @@ class _SQLite(_Backend):
         common = [m for m, n in zip(self.matches, self.rows, strict=True) if n > self.RARE_ROWS]
         params: list = []
         if rare:
-            # A few thousand rows at most per term: intersect the tickets, then filter.
+            # A few thousand rows at most per term: intersect the tickets, sorted newest
+            # first in the subquery, which the outer query reads in that order and stops.
             source = " INTERSECT ".join(
-                [f"SELECT rowid >> {index.SLOT_BITS} FROM search_ticket_fts(%s)"] * len(rare))
+                [f"SELECT rowid >> {index.SLOT_BITS} AS x FROM search_ticket_fts(%s)"] * len(rare))
             if len(rare) == 1:
                 source = source.replace("SELECT ", "SELECT DISTINCT ", 1)
-            sql = f"SELECT s.x FROM ({source.replace(' FROM', ' AS x FROM', 1)}) s WHERE 1 = 1"
             params += rare
-            ticket, order = "s.x", "s.x"
             if below is not None:
-                sql += " AND s.x < %s"
+                source = f"SELECT x FROM ({source}) WHERE x < %s"
                 params.append(below)
+            sql = f"SELECT s.x FROM ({source} ORDER BY 1 DESC) s"
+            ticket, order = "s.x", ""
         else:
             # Stream the first common term's rows down the rowid order; stop after a page.
-            ticket, order = f"(d.rowid >> {index.SLOT_BITS})", "d.rowid"
-            sql = f"SELECT DISTINCT {ticket} FROM search_ticket_fts(%s) d WHERE 1 = 1"
+            ticket, order = f"(d.rowid >> {index.SLOT_BITS})", " ORDER BY d.rowid DESC"
+            sql = f"SELECT DISTINCT {ticket} FROM search_ticket_fts(%s) d"
             params.append(common.pop(0))
             if below is not None:
-                sql += " AND d.rowid < %s"
+                sql += " WHERE d.rowid < %s"
                 params.append(below << index.SLOT_BITS)
+        # The visibility check (a primary-key probe) before the term checks (FTS5 seeks).
+        visible, extra = exists(ticket)
+        sql += f" {'AND' if below is not None and not rare else 'WHERE'} {visible}"
+        params += extra
         for match in common:
             condition, extra = self._in_ticket(match, ticket)
             sql += f" AND {condition}"
             params += extra
-        visible, extra = exists(ticket)
-        sql += f" AND {visible} ORDER BY {order} DESC LIMIT %s"
-        return [row[0] for row in _fetch(sql, (*params, *extra, limit))]
+        rows = _fetch(f"{sql}{order} LIMIT %s", (*params, limit))
+        return sorted((row[0] for row in rows), reverse=True)
 
     def scores(self, ids):
         """Where each term is found in the ticket: subject 10, requester 4, each message 1
