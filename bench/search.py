@@ -191,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     out = RESULTS_DIR / f"search-{kind}-{count}.json"
     out.write_text(json.dumps({"database": kind, "tickets": count, "requests": args.requests,
                                "load_average": load, "rows": results}, indent=2))
-    print(f"\n(matches: tickets matching the query, all groups; order: what the row's agent gets; JSON: {out.relative_to(BENCH_DIR.parent)})")
+    print("\n(matches: tickets matching the query, all groups; order: what the row's agent gets; "
+          f"JSON: {out.relative_to(BENCH_DIR.parent)})")
     return 0
 
 
