@@ -127,18 +127,18 @@ def seed(*, tickets: int, messages_per_ticket: int = 3, customers: int | None = 
     rng = random.Random(f"{seed}:{existing}")
     now, values = dataset.now_utc(), dataset.Values()
     report = SeedReport(customers=customers)
-    if customers:
-        add_customers(dataset, rng, values, count=customers, batch=batch, progress=progress,
-                      since=now - dataset.WINDOW - timedelta(days=365))
-    groups, weights, members = dataset.ensure_staff()
-    cast = dataset.Cast(groups=groups, group_weights=weights, agents_by_group=members,
-                        customers=dataset.load_customers(), tags=dataset.ensure_tags())
-    factory = dataset.TicketFactory(
-        rng=rng, cast=cast, total=tickets, messages_per_ticket=messages_per_ticket, now=now,
-        values=values,
-        taken_references=set(Ticket.objects.values_list("reference", flat=True)) if existing else set(),
-    )
     with indexing_after(report, progress=progress):
+        if customers:
+            add_customers(dataset, rng, values, count=customers, batch=batch, progress=progress,
+                          since=now - dataset.WINDOW - timedelta(days=365))
+        groups, weights, members = dataset.ensure_staff()
+        cast = dataset.Cast(groups=groups, group_weights=weights, agents_by_group=members,
+                            customers=dataset.load_customers(), tags=dataset.ensure_tags())
+        factory = dataset.TicketFactory(
+            rng=rng, cast=cast, total=tickets, messages_per_ticket=messages_per_ticket, now=now,
+            values=values,
+            taken_references=set(Ticket.objects.values_list("reference", flat=True)) if existing else set(),
+        )
         with progress_bar(total=tickets, desc="tickets", unit="ticket", disable=not progress) as bar:
             for written in factory.write_batches(count=tickets, batch_size=batch):
                 report.tickets += written["ticket"]
