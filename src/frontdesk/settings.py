@@ -255,7 +255,13 @@ CACHES = (
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }}
     if REDIS_URL
-    else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Without Redis: files in FRONTDESK_HOME, shared by every process of this machine —
+    # ``frontdesk web`` runs several gunicorn workers, and presence, typing, inbox counts and
+    # throttles must be the same whichever worker answers (a per-process memory cache was not).
+    else {"default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(FRONTDESK_HOME / "cache"), "OPTIONS": {"MAX_ENTRIES": 5000},
+    }}
 )
 
 TASKS = {

@@ -7,9 +7,11 @@ their own after ``PRESENCE_TTL`` seconds, and no two heartbeats overwrite each o
 A per-ticket roster lists the agents to look up; a roster write lost to a race heals on the
 next heartbeat of the agent it missed.
 
-Where this lives: the ``default`` cache. Without ``REDIS_URL`` that is a per-process local
-memory cache, right for ``frontdesk run`` (one web process); with ``REDIS_URL`` it is Redis,
-shared by every web process of a scaled deployment.
+Where this lives: the ``default`` cache. With ``REDIS_URL`` it is Redis, shared by every web
+process of a scaled deployment (tests/scale/test_realtime_fanout.py: an agent served by one
+process sees who is present and typing through another). Without it, files in
+FRONTDESK_HOME/cache, shared by the web workers of one machine. If Redis stops, presence is
+empty until it returns (``core/cache.py``); nothing else breaks.
 """
 
 from __future__ import annotations

@@ -65,6 +65,6 @@ def backwards(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("search", "0001_search_index")]
+    dependencies = [("search", "0002_sqlite_rows_per_message")]
 
     operations = [migrations.RunPython(forwards, backwards)]
