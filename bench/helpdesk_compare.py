@@ -399,7 +399,9 @@ def format_report(run: dict, measurements: list, rows: list[dict], mail: dict | 
     lines.append("ratio: Frontdesk / django-helpdesk throughput (req/s or msg/s) in the same run")
     busy = run.get("cpu_busy_before")
     if busy is not None and busy > load.BUSY_WARNING:
-        lines.append(f"warning: {busy:.0%} of the CPU was busy with other work before the run")
+        lines.append(f"warning: {busy:.0%} of the CPU was busy with other work before the run (load average "
+                     f"{run['load_average_before']:.1f} before, {run['load_average_after']:.1f} after): "
+                     "absolute figures are low and noisy, the same-run ratios hold better")
     for m in measurements:
         lines += [f"  error ({m.endpoint}): {s}" for s in m.error_samples]
     return "\n".join(lines)
@@ -445,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
            "workers": args.workers, "concurrency": args.concurrency, "rounds": args.rounds,
            "duration_s": args.duration, "warmup_s": args.warmup, "cpus": os.cpu_count(),
            "python": platform.python_version(), "machine": platform.platform(), "git_commit": load.git_commit(),
-           "cpu_busy_before": load.cpu_busy()}
+           "cpu_busy_before": load.cpu_busy(), "load_average_before": os.getloadavg()[0]}
     measurements, web = ([], {}) if args.skip_web else run_web(args, kind, hd_url, fixture)
     mail = None
     if not args.skip_ingest:
@@ -456,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         mail = {"helpdesk": helpdesk_ingest(args, kind, hd_url, mails)}
         print(f"django-helpdesk get_email: {mail['helpdesk']['throughput']:.1f} msg/s", flush=True)
         mail["frontdesk"] = frontdesk_ingest(args, kind)
+    run["load_average_after"] = os.getloadavg()[0]
     rows = ratio_rows(measurements, mail)
     print()
     print(format_report(run, measurements, rows, mail, web))
