@@ -156,7 +156,7 @@ def fixture(sample: int = 1000, seed_value: int = 42) -> dict:
     session.save()
     rng = random.Random(seed_value)
     top = Ticket.objects.aggregate(top=Max("id"))["top"] or 0
-    ids = sorted(set(Ticket.objects.filter(id__in=[rng.randint(1, top) for _ in range(sample)])
+    ids = sorted(set(Ticket.objects.filter(id__in=[rng.randint(1, top) for _ in range(sample if top else 0)])
                      .values_list("id", flat=True)))
     rng.shuffle(ids)
     queue = Queue.objects.filter(allow_public_submission=True).order_by("id").first()
