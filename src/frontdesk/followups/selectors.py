@@ -134,7 +134,10 @@ def latest_resolution(*, ticket: Ticket) -> Resolution | None:
 def customer_message_matters(event) -> bool:
     """Whether a ``customer_message`` event has anything to end (``services.customer_wrote``):
     a snooze, or a scheduled reply cancelled when the customer writes. Two primary-key/index
-    probes, asked before a task is queued for the event (``frontdesk/subscriptions.py``)."""
+    probes, asked before a task is queued for the event (``frontdesk/subscriptions.py``);
+    none for the message that opened its ticket (``tickets.bulk`` marks it ``opens_ticket``)."""
+    if getattr(event, "opens_ticket", False):
+        return False
     return Snooze.objects.filter(ticket_id=event.ticket_id).exists() or FollowUp.objects.filter(
         ticket_id=event.ticket_id, kind=FollowUpKind.SCHEDULED_SEND, state=FollowUpState.SCHEDULED,
         cancel_if_customer_writes=True,

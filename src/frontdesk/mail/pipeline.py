@@ -13,10 +13,8 @@ import hashlib
 import logging
 import re
 import threading
-import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -428,35 +426,6 @@ def _save(inbound: InboundMessage, *, status: str, flags: list[str], error: str 
 
 
 _in_progress = threading.local()
-
-
-# How long one write transaction of a batch may run before it commits and the next begins:
-# the SMTP listener waits for the write lock at most about this long.
-WRITE_BUDGET_SECONDS = 0.015
-
-
-def inbound_process_many(*, inbound_ids: Sequence[int]) -> Counter[str]:
-    """Process stored messages in the order they arrived; returns how many ended in each
-    status. Every message is read, parsed and looked up first (``PREPARE``, no transaction),
-    then written in transactions of ``WRITE_BUDGET_SECONDS`` each, one savepoint per message
-    (one bad message rolls back alone). The ticket events of a transaction reach their
-    subscribers as one task each (``subscriptions.batched``)."""
-    from frontdesk.subscriptions import batched
-
-    outcomes: Counter[str] = Counter()
-    # Read at once, not iterated: SQLite would show this loop's own writes to a running cursor.
-    rows = list(InboundMessage.objects.filter(pk__in=inbound_ids, status=InboundStatus.RECEIVED).order_by("id"))
-    shared: dict = {}
-    prepared = [_prepare(inbound, shared) for inbound in rows]
-    position = 0
-    while position < len(prepared):
-        with transaction.atomic(), batched():
-            started = time.monotonic()
-            while position < len(prepared) and time.monotonic() - started < WRITE_BUDGET_SECONDS:
-                outcomes[_process(prepared[position])] += 1
-                position += 1
-    outcomes["skipped"] += len(set(inbound_ids)) - outcomes.total()
-    return outcomes
 
 
 def inbound_process(*, inbound_id: int) -> str:
