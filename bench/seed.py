@@ -19,6 +19,7 @@ import os
 import random
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -88,6 +89,8 @@ class SeedReport:
     tag_links: int = 0
     customers: int = 0
     load_seconds: float = 0.0
+    index_seconds: float = 0.0
+    index_started: float = 0.0
     analyze_seconds: float = 0.0
 
     @property
@@ -100,7 +103,8 @@ class SeedReport:
             f"seeded {self.tickets:,} tickets, {self.messages:,} messages, {self.events:,} events, "
             f"{self.tag_links:,} tag links ({self.customers:,} new customers) in "
             f"{self.load_seconds:.1f} s: {self.tickets / max(self.load_seconds, 1e-9):,.0f} "
-            f"tickets/s, {rate:,.0f} rows/s; analyze {self.analyze_seconds:.1f} s"
+            f"tickets/s, {rate:,.0f} rows/s; search index {self.index_seconds:.1f} s (bulk); "
+            f"analyze {self.analyze_seconds:.1f} s"
         )
 
 
@@ -123,31 +127,58 @@ def seed(*, tickets: int, messages_per_ticket: int = 3, customers: int | None = 
     rng = random.Random(f"{seed}:{existing}")
     now, values = dataset.now_utc(), dataset.Values()
     report = SeedReport(customers=customers)
-    if customers:
-        add_customers(dataset, rng, values, count=customers, batch=batch, progress=progress,
-                      since=now - dataset.WINDOW - timedelta(days=365))
-    groups, weights, members = dataset.ensure_staff()
-    cast = dataset.Cast(groups=groups, group_weights=weights, agents_by_group=members,
-                        customers=dataset.load_customers(), tags=dataset.ensure_tags())
-    factory = dataset.TicketFactory(
-        rng=rng, cast=cast, total=tickets, messages_per_ticket=messages_per_ticket, now=now,
-        values=values,
-        taken_references=set(Ticket.objects.values_list("reference", flat=True)) if existing else set(),
-    )
-    with progress_bar(total=tickets, desc="tickets", unit="ticket", disable=not progress) as bar:
-        for written in factory.write_batches(count=tickets, batch_size=batch):
-            report.tickets += written["ticket"]
-            report.messages += written["message"]
-            report.events += written["ticketevent"]
-            report.tag_links += written["ticket_tags"]
-            bar.update(written["ticket"])
-    factory.finish()
-    report.load_seconds = time.perf_counter() - started
+    with indexing_after(report, progress=progress):
+        if customers:
+            add_customers(dataset, rng, values, count=customers, batch=batch, progress=progress,
+                          since=now - dataset.WINDOW - timedelta(days=365))
+        groups, weights, members = dataset.ensure_staff()
+        cast = dataset.Cast(groups=groups, group_weights=weights, agents_by_group=members,
+                            customers=dataset.load_customers(), tags=dataset.ensure_tags())
+        factory = dataset.TicketFactory(
+            rng=rng, cast=cast, total=tickets, messages_per_ticket=messages_per_ticket, now=now,
+            values=values,
+            taken_references=set(Ticket.objects.values_list("reference", flat=True)) if existing else set(),
+        )
+        with progress_bar(total=tickets, desc="tickets", unit="ticket", disable=not progress) as bar:
+            for written in factory.write_batches(count=tickets, batch_size=batch):
+                report.tickets += written["ticket"]
+                report.messages += written["message"]
+                report.events += written["ticketevent"]
+                report.tag_links += written["ticket_tags"]
+                bar.update(written["ticket"])
+        factory.finish()
+        report.load_seconds = time.perf_counter() - started
     if analyze:
         analyzed = time.perf_counter()
         dataset.analyze()
         report.analyze_seconds = time.perf_counter() - analyzed
     return report
+
+
+@contextmanager
+def indexing_after(report: SeedReport, *, progress: bool):
+    """Load without the search index's triggers, then build the index with the search app's
+    bulk rebuild (``frontdesk search-rebuild``), also if the load fails half-way."""
+    from frontdesk.search.services import search_index_suspended, search_rebuild_steps
+
+    bars = []  # made at the first step, so its clock starts with the index build
+
+    def step(label: str) -> None:
+        if not bars:
+            report.index_started = time.perf_counter()
+            bars.append(progress_bar(total=search_rebuild_steps(), desc="search index", unit="step",
+                                     disable=not progress))
+        bars[0].set_postfix_str(label)
+        bars[0].update(1)
+
+    try:
+        with search_index_suspended(step=step):
+            yield
+    finally:
+        for bar in bars:
+            bar.close()
+        if report.index_started:
+            report.index_seconds = time.perf_counter() - report.index_started
 
 
 def ready_database(*, tickets: int, seed_value: int) -> int:

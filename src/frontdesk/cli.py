@@ -354,6 +354,24 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_search_rebuild(args) -> int:
+    setup_django()
+    import time
+
+    from frontdesk.search.services import search_rebuild, search_rebuild_steps
+
+    started, total, done = time.perf_counter(), search_rebuild_steps(), [0]
+
+    def step(label: str) -> None:
+        done[0] += 1
+        print(f"[{done[0]}/{total}] {time.perf_counter() - started:7.1f} s  {label}", file=sys.stderr, flush=True)
+
+    report = search_rebuild(step=None if args.quiet else step)
+    print(f"search index rebuilt: {report.tickets:,} tickets, {report.messages:,} messages, "
+          f"{report.customers:,} customers in {report.seconds:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="frontdesk",
@@ -459,6 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--force", action="store_true", help="load even if the database already has data")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("search-rebuild", help="rebuild the whole search index from the data (bulk, one transaction)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_search_rebuild)
 
     p = sub.add_parser("manage", help="any Django management command (advanced)")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -167,3 +167,24 @@ def test_it_refuses_bad_cursors(admin, desk, cursor):
 def test_it_keeps_tag_filters_exact(admin, desk):
     ticket_tag(ticket=desk["cafe"], actor=admin, add=["vip"])
     assert subjects(admin, "tag:vip") == ["Café menu", "Invoice copy"]
+
+
+def test_it_tells_a_restricted_agent_nothing_about_other_groups_matches(outsider, customer, support, billing,
+                                                                           monkeypatch):
+    """The page's shape (ranked or newest first), order, rows and cursor depend only on the
+    tickets the agent may see: many matches in another group change none of it."""
+    monkeypatch.setattr(selectors, "RANK_LIMIT", 3)
+    older = ticket_create(subject="Gadget kit", requester=customer, group=billing, body="Where is it?")
+    newer = ticket_create(subject="Delivery", requester=customer, group=billing, body="The gadget is late.")
+
+    def seen():
+        results = selectors.search(agent=outsider, text="gadget", limit=1)
+        return results.ranked, [t.pk for t in results.tickets], results.next_cursor
+
+    alone = seen()
+    assert alone[0] and alone[1] == [older.pk]  # ranked: the subject first, though older
+    for n in range(6):
+        ticket_create(subject=f"Gadget {n}", requester=customer, group=support, body="gadget gadget gadget")
+    assert seen() == alone
+    page_two = selectors.search(agent=outsider, text="gadget", cursor=alone[2], limit=1)
+    assert [t.pk for t in page_two.tickets] == [newer.pk] and page_two.next_cursor is None

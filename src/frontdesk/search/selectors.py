@@ -7,17 +7,20 @@ Query shapes (each fast at a million tickets; bench/search.py measures them):
   ``tickets_visible_to`` plus filters, compiled by the ORM into a correlated ``EXISTS`` on the
   ticket's primary key. The index drives; each candidate costs one primary-key probe; nothing
   an agent may not see is ever counted, ranked into a page or shown.
-* **Ranked only when the match set is small.** The text's matches are counted first, no
-  further than ``RANK_LIMIT + 1`` (``SELECT count(*) FROM (… LIMIT 1001)``: cheap whatever the
-  word). At most ``RANK_LIMIT``: rank them all (FTS5 ``bm25`` with the subject weighted over
-  the requester over the messages; ``ts_rank`` with weights A/B/D) — a thousand scores cost a
-  few milliseconds. More: newest tickets first, ``ORDER BY ticket id DESC LIMIT 26`` straight
-  down the index (FTS5 reads its doclists in rowid order, PostgreSQL walks the document
-  table's primary key and checks each stored tsvector), which stops after a page. Ranking a
-  very common word would score every match (1.4 s at a million); this costs a page.
-  The count is of all tickets (before permissions) and only picks the order; it is never shown.
+* **Ranked only when the match set is small.** The matches the agent may see are listed
+  newest first, no further than ``RANK_LIMIT + 1`` (the walk stops there whatever the word).
+  At most ``RANK_LIMIT``: rank them (SQLite: where each term is found, subject 10 > requester
+  4 > each message 1; PostgreSQL: ``ts_rank`` with weights A/B/D) — a few hundred scores cost
+  a few milliseconds. More: that list's first page is the answer, newest first. Ranking a very
+  common word would score every match (1.4 s at a million); this costs a bounded walk. The
+  choice, the order and the cursor depend only on tickets the agent may see (no counts before
+  permissions, no collection statistics such as bm25's idf in the score).
+* **SQLite rows per message** (``index.py``): a ticket matches when each term matches one of
+  its rows. Terms found in few rows are intersected by ticket; each common term is a MATCH
+  limited to the candidate ticket's rowid range (a seek); only common terms: the first one's
+  rows are walked down the rowid order (newest tickets first), stopping after a page.
 * **Ids first, then rows**: a page of ids, then one query for those rows.
-* **Keyset pages**: the cursor carries the order it was made for and the last (rank, id) or
+* **Keyset pages**: the cursor carries the order it was made for and the last (score, id) or
   id, so page two keeps page one's order even if the match count crosses the limit meanwhile.
 * Operators without words list the visible tickets matching them, newest first (ticket id).
 """
@@ -44,9 +47,10 @@ from frontdesk.customers.models import ContactKind, ContactPoint, Customer
 from frontdesk.tickets.models import Message, Ticket
 from frontdesk.tickets.selectors import tickets_visible_to, with_list_columns
 
+from . import index
 from .query import WORD, BadQuery, ParsedQuery, Term, fold, fts5_match, parse
 
-RANK_LIMIT = 1000
+RANK_LIMIT = 100
 PAGE_SIZE = 25
 CUSTOMER_LIMIT = 10
 PG_CONFIG = "frontdesk_search"
@@ -143,28 +147,17 @@ def _decode(cursor: str) -> tuple[str, float | None, int]:
 class _Backend(ABC):
     """What each database's search does; ``_SQLite`` (FTS5) and ``_Postgres`` (tsvector) implement it."""
 
-    table: str
-    id_column: str
-
     def __init__(self, terms: list[Term]):
         self.terms = terms
 
-    @property
-    def outer_id(self) -> str:
-        return f"{self.table}.{self.id_column}"
+    @abstractmethod
+    def newest(self, exists, below: int | None, limit: int) -> list[int]:
+        """Visible matching ticket ids, newest first, below the keyset id ``below``.
+        ``exists(outer_id)`` gives the ``EXISTS (…)`` visibility-and-operators SQL and params."""
 
     @abstractmethod
-    def count_capped(self, cap: int) -> int:
-        """Matching tickets, counted up to ``cap`` + 1 (before permissions)."""
-
-    @abstractmethod
-    def newest(self, exists: tuple[str, tuple], below: int | None, limit: int) -> list[int]:
-        """Visible matching ticket ids, newest first, below the keyset id ``below``."""
-
-    @abstractmethod
-    def ranked(self, exists: tuple[str, tuple], after: tuple[float, int] | None,
-               limit: int) -> list[tuple[int, float]]:
-        """Visible matching (ticket id, rank), best first, after the keyset ``after``."""
+    def scores(self, ids: list[int]) -> dict[int, float]:
+        """Relevance of each of ``ids`` (at most ``RANK_LIMIT`` matches), higher is better."""
 
     @abstractmethod
     def customers(self, limit: int) -> list[int]:
@@ -178,38 +171,99 @@ def _fetch(sql: str, params) -> list[tuple]:
 
 
 class _SQLite(_Backend):
-    table, id_column = "search_ticket_fts", "rowid"
-    # bm25 column weights: subject, people, body.
-    RANK = "bm25(search_ticket_fts, 10.0, 4.0, 1.0)"
+    """FTS5 with one row per message and one per ticket (``index.py``): a ticket matches
+    when each term matches one of its rows. The rows of the terms found in few rows
+    (``RARE_ROWS``) are intersected by ticket; each remaining (common) term is checked per
+    candidate ticket with a MATCH limited to that ticket's rowid range (a seek). With only
+    common terms, the first one's rows are walked newest first and the walk stops after a page."""
+
+    RARE_ROWS = 20_000
+    # Where a word is found, for ranking: the subject over the requester over the messages.
+    WEIGHTS = {"subject": 10.0, "people": 4.0, "body": 1.0}
+    BODY_HITS = 5  # messages counted per term and ticket: a long thread does not win by length
 
     def __init__(self, terms):
         super().__init__(terms)
-        self.match = fts5_match(terms)
+        self.matches = [fts5_match([term]) for term in terms]
+        self.rows = [self._count(match) for match in self.matches]
 
-    def count_capped(self, cap):
-        return _fetch("SELECT count(*) FROM (SELECT rowid FROM search_ticket_fts "
-                      "WHERE search_ticket_fts MATCH %s LIMIT %s)", (self.match, cap + 1))[0][0]
+    @staticmethod
+    def _count(match: str) -> int:
+        return _fetch("SELECT count(*) FROM (SELECT 1 FROM search_ticket_fts WHERE search_ticket_fts MATCH %s "
+                      "LIMIT %s)", (match, _SQLite.RARE_ROWS + 1))[0][0]
+
+    def _in_ticket(self, match: str, ticket: str) -> tuple[str, list]:
+        return (f"EXISTS (SELECT 1 FROM search_ticket_fts(%s) p WHERE p.rowid {index.ticket_range(ticket)})",
+                [match])
 
     def newest(self, exists, below, limit):
-        sql, params = exists
-        keyset = "AND search_ticket_fts.rowid < %s " if below is not None else ""
-        rows = _fetch(
-            "SELECT search_ticket_fts.rowid FROM search_ticket_fts WHERE search_ticket_fts MATCH %s "
-            f"{keyset}AND {sql} ORDER BY search_ticket_fts.rowid DESC LIMIT %s",
-            (self.match, *([below] if below is not None else []), *params, limit),
-        )
-        return [row[0] for row in rows]
+        rare = [m for m, n in zip(self.matches, self.rows, strict=True) if n <= self.RARE_ROWS]
+        common = [m for m, n in zip(self.matches, self.rows, strict=True) if n > self.RARE_ROWS]
+        params: list = []
+        if rare:
+            # A few thousand rows at most per term: intersect the tickets, sorted newest
+            # first in the subquery, which the outer query reads in that order and stops.
+            source = " INTERSECT ".join(
+                [f"SELECT rowid >> {index.SLOT_BITS} AS x FROM search_ticket_fts(%s)"] * len(rare))
+            if len(rare) == 1:
+                source = source.replace("SELECT ", "SELECT DISTINCT ", 1)
+            params += rare
+            if below is not None:
+                source = f"SELECT x FROM ({source}) WHERE x < %s"
+                params.append(below)
+            sql = f"SELECT s.x FROM ({source} ORDER BY 1 DESC) s"
+            ticket, order = "s.x", ""
+        else:
+            # Stream the first common term's rows down the rowid order; stop after a page.
+            ticket, order = f"(d.rowid >> {index.SLOT_BITS})", " ORDER BY d.rowid DESC"
+            sql = f"SELECT DISTINCT {ticket} FROM search_ticket_fts(%s) d"
+            params.append(common.pop(0))
+            if below is not None:
+                sql += " WHERE d.rowid < %s"
+                params.append(below << index.SLOT_BITS)
+        # The visibility check (a primary-key probe) before the term checks (FTS5 seeks).
+        visible, extra = exists(ticket)
+        sql += f" {'AND' if below is not None and not rare else 'WHERE'} {visible}"
+        params += extra
+        for match in common:
+            condition, extra = self._in_ticket(match, ticket)
+            sql += f" AND {condition}"
+            params += extra
+        rows = _fetch(f"{sql}{order} LIMIT %s", (*params, limit))
+        return sorted((row[0] for row in rows), reverse=True)
 
-    def ranked(self, exists, after, limit):
-        sql, params = exists
-        keyset = "WHERE r > %s OR (r = %s AND id < %s) " if after else ""
-        rows = _fetch(
-            f"SELECT id, r FROM (SELECT search_ticket_fts.rowid AS id, {self.RANK} AS r "
-            f"FROM search_ticket_fts WHERE search_ticket_fts MATCH %s AND {sql}) "
-            f"{keyset}ORDER BY r, id DESC LIMIT %s",
-            (self.match, *params, *((after[0], after[0], after[1]) if after else ()), limit),
-        )
-        return [(row[0], row[1]) for row in rows]
+    def scores(self, ids):
+        """Where each term is found in the ticket: subject 10, requester 4, each message 1
+        (up to 5 messages), summed over the terms. Only the ticket's own rows count — no
+        collection statistics (bm25's idf would let the order of an agent's results reveal
+        how often a word occurs in tickets they may not see)."""
+        result = dict.fromkeys(ids, 0.0)
+        if not ids:
+            return result
+        listed = json.dumps(ids)
+        for match, rows in zip(self.matches, self.rows, strict=True):
+            subject = "{subject} : " + match
+            if rows <= self.RARE_ROWS:  # all of the term's rows, filtered here: cheaper
+                hits = _fetch("SELECT rowid FROM search_ticket_fts(%s)", (match,))
+                titles = _fetch("SELECT rowid FROM search_ticket_fts(%s)", (subject,))
+            else:  # a ranged MATCH per ticket
+                hits = _fetch("SELECT f.rowid FROM json_each(%s) j CROSS JOIN search_ticket_fts(%s) f "
+                              f"WHERE f.rowid {index.ticket_range('j.value')}", (listed, match))
+                titles = _fetch("SELECT f.rowid FROM json_each(%s) j CROSS JOIN search_ticket_fts(%s) f "
+                                f"WHERE f.rowid = j.value << {index.SLOT_BITS}", (listed, subject))
+            in_subject = {rowid >> index.SLOT_BITS for (rowid,) in titles}
+            body: dict[int, int] = {}
+            for (rowid,) in hits:
+                ticket = rowid >> index.SLOT_BITS
+                if ticket not in result:
+                    continue
+                if rowid & index.SLOT_MASK:
+                    body[ticket] = min(body.get(ticket, 0) + 1, self.BODY_HITS)
+                else:
+                    result[ticket] += self.WEIGHTS["subject" if ticket in in_subject else "people"]
+            for ticket, count in body.items():
+                result[ticket] += self.WEIGHTS["body"] * count
+        return result
 
     def customers(self, limit):
         terms = _customer_terms(self.terms)
@@ -237,18 +291,14 @@ def _tsquery(terms: list[Term]) -> tuple[str, list[str]]:
 
 
 class _Postgres(_Backend):
-    table, id_column = "search_ticket_document", "ticket_id"
+    """One tsvector document per ticket with a GIN index (``0001_search_index``)."""
 
     def __init__(self, terms):
         super().__init__(terms)
         self.tsquery, self.params = _tsquery(terms)
 
-    def count_capped(self, cap):
-        return _fetch(f"SELECT count(*) FROM (SELECT 1 FROM search_ticket_document "
-                      f"WHERE document @@ {self.tsquery} LIMIT %s) s", (*self.params, cap + 1))[0][0]
-
     def newest(self, exists, below, limit):
-        sql, params = exists
+        sql, params = exists("search_ticket_document.ticket_id")
         keyset = "AND search_ticket_document.ticket_id < %s " if below is not None else ""
         rows = _fetch(
             "SELECT search_ticket_document.ticket_id FROM search_ticket_document "
@@ -258,17 +308,12 @@ class _Postgres(_Backend):
         )
         return [row[0] for row in rows]
 
-    def ranked(self, exists, after, limit):
-        sql, params = exists
-        keyset = "WHERE r < %s OR (r = %s AND id < %s) " if after else ""
+    def scores(self, ids):
+        # ts_rank with the weights A (subject) 1.0, B (requester) 0.4, D (messages) 0.1.
         rows = _fetch(
-            "SELECT id, r FROM (SELECT search_ticket_document.ticket_id AS id, "
-            f"ts_rank(search_ticket_document.document, {self.tsquery})::float8 AS r "
-            f"FROM search_ticket_document WHERE search_ticket_document.document @@ {self.tsquery} "
-            f"AND {sql}) ranked {keyset}ORDER BY r DESC, id DESC LIMIT %s",
-            (*self.params, *self.params, *params, *((after[0], after[0], after[1]) if after else ()), limit),
-        )
-        return [(row[0], row[1]) for row in rows]
+            f"SELECT ticket_id, ts_rank(document, {self.tsquery})::float8 FROM search_ticket_document "
+            "WHERE ticket_id = ANY(%s)", (*self.params, list(ids)))
+        return {pk: rank for pk, rank in rows}
 
     def customers(self, limit):
         tsquery, params = _tsquery(_customer_terms(self.terms))
@@ -313,21 +358,36 @@ def ticket_search(*, agent: Agent, query: ParsedQuery, cursor: str | None = None
         ids = list(page.values_list("pk", flat=True)[: limit + 1])
         more = len(ids) > limit
         return ids[:limit], _encode(["f", ids[limit - 1]]) if more else None, False
-    backend = _backend(query.terms)
-    exists = _exists_sql(tickets, backend.outer_id)
-    if kind is None:
-        kind = "r" if backend.count_capped(RANK_LIMIT) <= RANK_LIMIT else "n"
-    if kind == "r":
-        rows = backend.ranked(exists, (rank, last) if last is not None else None, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = _encode(["r", rows[-1][1], rows[-1][0]]) if more else None
-        return [pk for pk, _ in rows], next_cursor, True
-    if kind != "n":
+    if kind not in (None, "r", "n"):
         raise InvalidInput("The cursor is not valid; start again without it.", code="invalid_cursor")
-    ids = backend.newest(exists, last, limit + 1)
+    backend = _backend(query.terms)
+
+    def exists(outer_id: str) -> tuple[str, tuple]:
+        return _exists_sql(tickets, outer_id)
+
+    if kind in (None, "r"):
+        # The shape is chosen by the matches this agent may see, counted no further than
+        # RANK_LIMIT + 1: what other groups' tickets hold changes nothing on this page.
+        matches = backend.newest(exists, None, RANK_LIMIT + 1)
+        if kind == "r" or len(matches) <= RANK_LIMIT:
+            return _ranked_page(backend, matches[:RANK_LIMIT], (rank, last) if last is not None else None, limit)
+        ids = matches[: limit + 1]
+    else:
+        ids = backend.newest(exists, last, limit + 1)
     more = len(ids) > limit
     return ids[:limit], _encode(["n", ids[limit - 1]]) if more else None, False
+
+
+def _ranked_page(backend: _Backend, matches: list[int], after: tuple[float, int] | None,
+                 limit: int) -> tuple[list[int], str | None, bool]:
+    scores = backend.scores(matches)
+    rows = sorted(((scores.get(pk, 0.0), pk) for pk in matches), key=lambda row: (-row[0], -row[1]))
+    if after is not None:
+        rows = [row for row in rows if row[0] < after[0] or (row[0] == after[0] and row[1] < after[1])]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode(["r", rows[-1][0], rows[-1][1]]) if more else None
+    return [pk for _, pk in rows], next_cursor, True
 
 
 def tickets_by_ids(ids: list[int]) -> list[Ticket]:
