@@ -33,7 +33,19 @@ from .automated import is_own_loop, too_many_hops
 from .bounces import is_delivery_report
 from .models import InboundMessage, InboundStatus
 from .outbound import Ack, outbound_queue_acks
-from .pipeline import _PROCESSED_FIELDS, _SUBJECT_TAG, _cc_addresses, _prepare, _Prepared, _process, content_digest
+from .pipeline import (
+    _PROCESSED_FIELDS,
+    _SUBJECT_TAG,
+    READ,
+    _cc_addresses,
+    _prepare,
+    _prepare_more,
+    _Prepared,
+    _process,
+    content_digest,
+    look_up_senders,
+    look_up_thread,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +62,10 @@ def inbound_process_many(*, inbound_ids: Sequence[int]) -> Counter[str]:
     # Read at once, not iterated: SQLite would show this loop's own writes to a running cursor.
     rows = list(InboundMessage.objects.filter(pk__in=inbound_ids, status=InboundStatus.RECEIVED).order_by("id"))
     shared: dict = {}
-    prepared = [_prepare(inbound, shared) for inbound in rows]
+    prepared = [_prepare(inbound, shared, steps=READ) for inbound in rows]
+    look_up_senders([item.ctx for item in prepared if item.error is None])
+    for item in prepared:
+        _prepare_more(item, [look_up_thread])
     position = 0
     while position < len(prepared):
         with transaction.atomic(), batched():

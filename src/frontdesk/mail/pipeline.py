@@ -177,6 +177,21 @@ def look_up_sender(ctx: Context) -> None:
         ctx.point = ContactPoint.objects.select_related("customer").filter(kind=ContactKind.EMAIL, value=email).first()
 
 
+def look_up_senders(contexts: list[Context]) -> None:
+    """``look_up_sender`` for many messages, with one query."""
+    emails: dict[int, str] = {}
+    for index, ctx in enumerate(contexts):
+        try:
+            emails[index] = normalize_contact(kind=ContactKind.EMAIL, value=ctx.sender) if ctx.sender else ""
+        except InvalidInput:
+            continue
+    wanted = {email for email in emails.values() if email}
+    points = ContactPoint.objects.select_related("customer").filter(kind=ContactKind.EMAIL, value__in=wanted)
+    by_email = {point.value: point for point in points} if wanted else {}
+    for index, email in emails.items():
+        contexts[index].point = by_email.get(email)
+
+
 def identify_sender(ctx: Context) -> None:
     if not ctx.sender:
         raise ValueError("The message has no sender address (no From and a null envelope sender).")
@@ -378,12 +393,15 @@ def watch_for_loops(ctx: Context) -> None:
 # re-checked in the transaction where a concurrent writer could have changed it (a thread's
 # ticket is locked and re-read by the ticket services; a sender created meanwhile is found by
 # identify_sender; a waiting original is processed by find_thread).
-PREPARE: list[Callable[[Context], None]] = [
+READ: list[Callable[[Context], None]] = [
     read_raw,
     parse,
     summarise,
     choose_inbox,
-    look_up_sender,
+]
+PREPARE: list[Callable[[Context], None]] = [
+    *READ,
+    look_up_sender,  # a batch looks its senders up with one query instead (look_up_senders)
     look_up_thread,
 ]
 
@@ -441,16 +459,23 @@ class _Prepared:
     error: Exception | None = None
 
 
-def _prepare(inbound: InboundMessage, shared: dict | None = None) -> _Prepared:
-    ctx = Context(inbound=inbound, batch={} if shared is None else shared)
+def _prepare(inbound: InboundMessage, shared: dict | None = None, steps=PREPARE) -> _Prepared:
+    prepared = _Prepared(Context(inbound=inbound, batch={} if shared is None else shared))
+    _prepare_more(prepared, steps)
+    return prepared
+
+
+def _prepare_more(prepared: _Prepared, steps) -> None:
+    """Run more preparing ``steps``, unless an earlier one failed."""
+    if prepared.error is not None:
+        return
     try:
-        for step in PREPARE:
-            step(ctx)
+        for step in steps:
+            step(prepared.ctx)
     except OperationalError:
         raise  # the database, not the message: the task retries
     except Exception as exc:  # recorded as the message's failure once it is claimed
-        return _Prepared(ctx, exc)
-    return _Prepared(ctx)
+        prepared.error = exc
 
 
 def _process(prepared: _Prepared) -> str:
