@@ -14,7 +14,17 @@ from frontdesk.core.errors import InvalidInput, NotFound
 from frontdesk.tickets.models import Status, Ticket, Visibility
 from frontdesk.tickets.selectors import tickets_visible_to
 
-from .models import OPEN_FOLLOW_UP_STATES, FollowUp, Ladder, LadderState, Resolution, ResolutionKind, Snooze
+from .models import (
+    OPEN_FOLLOW_UP_STATES,
+    FollowUp,
+    FollowUpKind,
+    FollowUpState,
+    Ladder,
+    LadderState,
+    Resolution,
+    ResolutionKind,
+    Snooze,
+)
 from .phrases import confirmation_phrase
 
 
@@ -119,3 +129,16 @@ def resolution_counts(
 
 def latest_resolution(*, ticket: Ticket) -> Resolution | None:
     return ticket.resolutions.order_by("-solved_at", "-pk").first()
+
+
+def customer_message_matters(event) -> bool:
+    """Whether a ``customer_message`` event has anything to end (``services.customer_wrote``):
+    a snooze, or a scheduled reply cancelled when the customer writes. Two primary-key/index
+    probes, asked before a task is queued for the event (``frontdesk/subscriptions.py``);
+    none for the message that opened its ticket (``tickets.bulk`` marks it ``opens_ticket``)."""
+    if getattr(event, "opens_ticket", False):
+        return False
+    return Snooze.objects.filter(ticket_id=event.ticket_id).exists() or FollowUp.objects.filter(
+        ticket_id=event.ticket_id, kind=FollowUpKind.SCHEDULED_SEND, state=FollowUpState.SCHEDULED,
+        cancel_if_customer_writes=True,
+    ).exists()

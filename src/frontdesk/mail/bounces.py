@@ -25,12 +25,17 @@ def _outbound_for(inbound: InboundMessage, mail: ParsedMail) -> OutboundMessage 
     return None
 
 
+def is_delivery_report(*, inbound: InboundMessage, mail: ParsedMail) -> bool:
+    """A delivery report, or mail to one of our bounce (VERP) addresses. No query."""
+    return mail.delivery_report is not None or any(
+        outbound_id_from_verp(a) for a in [*inbound.envelope_to, *mail.to])
+
+
 def handle_delivery_report(*, inbound: InboundMessage, mail: ParsedMail) -> bool:
     """True when this mail is a delivery report or was sent to a bounce address (handled here)."""
-    to_bounce_address = any(outbound_id_from_verp(a) for a in [*inbound.envelope_to, *mail.to])
-    report = mail.delivery_report
-    if report is None and not to_bounce_address:
+    if not is_delivery_report(inbound=inbound, mail=mail):
         return False
+    report = mail.delivery_report
     outbound = _outbound_for(inbound, mail)
     if outbound is None or report is None:
         return True  # kept and visible, but nothing to correlate or nothing reported

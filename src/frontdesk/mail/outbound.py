@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,8 +21,8 @@ from django.utils import timezone
 from frontdesk.core.tasks import enqueue_on_commit
 from frontdesk.core.text import single_line
 from frontdesk.customers.models import ContactKind, ContactPoint
-from frontdesk.portal.services import link_issue_url
-from frontdesk.sla.promise import promise_for_ticket
+from frontdesk.portal.services import link_issue_many, link_issue_url, link_url
+from frontdesk.sla.promise import promise_for_ticket, promises_for_new_tickets
 from frontdesk.tickets.models import EventKind, Message, Ticket, TicketEvent, Visibility
 from frontdesk.tickets.timeline import record_event
 
@@ -226,6 +228,18 @@ def outbound_queue_automatic(*, event_id: int) -> OutboundMessage | None:
     )
 
 
+def _ack_body(*, ticket: Ticket, customer_name: str, inbox: Inbox | None, promise) -> str:
+    template = inbox.ack_text if inbox else Inbox._meta.get_field("ack_text").default
+    promise_text = f" {promise.text}." if promise else ""
+    body = template.format_map(_SafeFormat(
+        name=customer_name or "there", reference=ticket.reference, subject=ticket.subject,
+        inbox=(inbox.from_name or inbox.name) if inbox else "Support", promise=promise_text,
+    ))
+    if promise and "{promise}" not in template:  # an admin's own text still states the promise
+        body = f"{body.rstrip()}\n\n{promise.text}."
+    return body
+
+
 def outbound_queue_ack(
     *, ticket: Ticket, to: str, customer_name: str, inbox: Inbox | None = None, thread: list[str] | None = None,
 ) -> OutboundMessage | None:
@@ -235,19 +249,78 @@ def outbound_queue_ack(
         logger.warning("acknowledgement to %s for ticket %s suppressed by rate limit", to, ticket.reference)
         return None
     inbox = inbox or ticket_inbox(ticket)
-    template = inbox.ack_text if inbox else Inbox._meta.get_field("ack_text").default
-    promise = promise_for_ticket(ticket)
-    promise_text = f" {promise.text}." if promise else ""
-    body = template.format_map(_SafeFormat(
-        name=customer_name or "there", reference=ticket.reference, subject=ticket.subject,
-        inbox=(inbox.from_name or inbox.name) if inbox else "Support", promise=promise_text,
-    ))
-    if promise and "{promise}" not in template:  # an admin's own text still states the promise
-        body = f"{body.rstrip()}\n\n{promise.text}."
+    body = _ack_body(ticket=ticket, customer_name=customer_name, inbox=inbox, promise=promise_for_ticket(ticket))
     return _queue(
         ticket=ticket, kind=OutboundKind.ACK, to=to, body_text=body, auto_submitted="auto-replied",
         subject=tagged_subject(ticket), inbox=inbox, thread=thread,
     )
+
+
+@dataclass
+class Ack:
+    """An acknowledgement of a ticket opened in the caller's transaction (``outbound_queue_acks``)."""
+
+    ticket: Ticket
+    to: str
+    customer_name: str
+    inbox: Inbox | None
+    thread: list[str]  # the Message-IDs of the mail that opened it
+
+
+def _automatic_mail_sent_to(addresses: set[str]) -> dict[str, dict[str, int]]:
+    """``_automatic_mail_sent``'s address counts (day, hour) for many addresses, in one query."""
+    now = timezone.now()
+    rows = OutboundMessage.objects.exclude(auto_submitted="").filter(
+        recipient__in=addresses, created_at__gte=now - timedelta(days=1)
+    ).values("recipient").annotate(
+        day=Count("id"), hour=Count("id", filter=Q(created_at__gte=now - timedelta(hours=1)))
+    )
+    return {row["recipient"]: {"day": row["day"], "hour": row["hour"]} for row in rows}
+
+
+def outbound_queue_acks(*, acks: Sequence[Ack]) -> list[OutboundMessage]:
+    """``outbound_queue_ack`` for many new tickets at once (the mail pipeline's batches): one
+    query for the rate limits of every address (a new ticket has had no acknowledgement yet;
+    the batch's own count against each address's ceilings), one insert each for the links
+    and the messages, one delivery task for them all. Returns the messages queued."""
+    from .tasks import deliver_outbound, deliver_outbound_many
+
+    sent = _automatic_mail_sent_to({ack.to for ack in acks})
+    allowed = []
+    for ack in acks:
+        counts = sent.setdefault(ack.to, {"day": 0, "hour": 0})
+        if not _within_address_ceilings(counts):
+            logger.warning("acknowledgement to %s for ticket %s suppressed by rate limit", ack.to, ack.ticket.reference)
+            continue
+        counts["day"] += 1
+        counts["hour"] += 1
+        allowed.append(ack)
+    if not allowed:
+        return []
+    tickets = [ack.ticket for ack in allowed]
+    promises = promises_for_new_tickets(tickets)
+    tokens = link_issue_many(tickets=tickets)
+    rows = []
+    for ack, promise, token in zip(allowed, promises, tokens, strict=True):
+        from_address = ack.inbox.address if ack.inbox else default_from_address()
+        in_reply_to, references = thread_headers(ack.ticket, known=ack.thread)
+        public_id = uuid.uuid4()
+        rows.append(OutboundMessage(
+            public_id=public_id, ticket=ack.ticket, inbox=ack.inbox, kind=OutboundKind.ACK,
+            auto_submitted="auto-replied", from_address=from_address,
+            from_name=(ack.inbox.from_name if ack.inbox else "") or "Support",
+            reply_to=reply_address(from_address, ack.ticket.pk), recipient=ack.to, to_addresses=[ack.to],
+            cc_addresses=[], subject=tagged_subject(ack.ticket),
+            body_text=_ack_body(ticket=ack.ticket, customer_name=ack.customer_name, inbox=ack.inbox, promise=promise),
+            in_reply_to=in_reply_to, references=" ".join(f"<{ref}>" for ref in references),
+            message_id=f"{public_id.hex}@{mail_domain()}", conversation_url=link_url(token),
+        ))
+    queued = OutboundMessage.objects.bulk_create(rows)
+    if len(queued) == 1:
+        enqueue_on_commit(deliver_outbound, outbound_id=queued[0].pk)
+    else:
+        enqueue_on_commit(deliver_outbound_many, outbound_ids=[outbound.pk for outbound in queued])
+    return queued
 
 
 LINK_MAILS_PER_TICKET_PER_HOUR = 3

@@ -14,18 +14,17 @@ import logging
 import re
 import threading
 import uuid
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import OperationalError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from frontdesk.accounts.models import Agent
 from frontdesk.core.errors import InvalidInput
-from frontdesk.customers.models import ContactKind, Customer
+from frontdesk.customers.models import ContactKind, ContactPoint, Customer
 from frontdesk.customers.services import email_point_get_or_create, email_points_get_or_create, normalize_contact
 from frontdesk.tickets.attachments import NewAttachment
 from frontdesk.tickets.models import Channel, Message, Ticket
@@ -59,6 +58,7 @@ class Context:
     sender: str = ""
     inbox: Inbox | None = None
     our_addresses: set[str] = field(default_factory=set)  # inbox addresses this mail names
+    point: ContactPoint | None = None  # the sender's, when known before the transaction
     customer: Customer | None = None
     sender_deliverable: bool = True
     thread: Ticket | None = None
@@ -69,6 +69,7 @@ class Context:
     created_ticket: bool = False
     flags: list[str] = field(default_factory=list)
     done: str = ""  # set by a stage that ends processing: the final status
+    batch: dict = field(default_factory=dict)  # shared by the messages of one batch (inboxes)
 
     @property
     def mail(self) -> ParsedMail:
@@ -147,40 +148,106 @@ def handle_bounce(ctx: Context) -> None:
         ctx.done = InboundStatus.BOUNCE
 
 
+def _inboxes(ctx: Context) -> dict[str, Inbox]:
+    """Every inbox by address, read once per batch (a handful of rows; the group comes along)."""
+    if "inboxes" not in ctx.batch:
+        ctx.batch["inboxes"] = {inbox.address.lower(): inbox for inbox in Inbox.objects.select_related("group")}
+    return ctx.batch["inboxes"]
+
+
 def choose_inbox(ctx: Context) -> None:
     candidates = [*ctx.inbound.envelope_to, *ctx.mail.to, *ctx.mail.cc]
     addresses = [base_address(address) for address in candidates if "@" in address]
-    # One query for the addressed inboxes and the default one; the group comes along for the ticket.
-    inboxes = Inbox.objects.filter(Q(address__in=addresses) | Q(is_default=True)).select_related("group")
-    by_address = {inbox.address.lower(): inbox for inbox in inboxes}
-    ctx.inbox = next((by_address[a] for a in addresses if a in by_address), None) or next(
-        (inbox for inbox in by_address.values() if inbox.is_default), None
+    inboxes = _inboxes(ctx)
+    by_address = {address: inboxes[address] for address in addresses if address in inboxes}
+    ctx.inbox = next(iter(by_address.values()), None) or next(
+        (inbox for inbox in inboxes.values() if inbox.is_default), None
     )
-    ctx.our_addresses = set(by_address)
+    ctx.our_addresses = set(by_address) | {a for a, inbox in inboxes.items() if inbox.is_default}
     ctx.inbound.inbox = ctx.inbox
+
+
+def look_up_sender(ctx: Context) -> None:
+    """The sender's contact point if the address is known (``identify_sender`` creates it)."""
+    try:
+        email = normalize_contact(kind=ContactKind.EMAIL, value=ctx.sender) if ctx.sender else ""
+    except InvalidInput:
+        return  # identify_sender reports it, in the transaction
+    if email:
+        ctx.point = ContactPoint.objects.select_related("customer").filter(kind=ContactKind.EMAIL, value=email).first()
+
+
+def look_up_senders(contexts: list[Context]) -> None:
+    """``look_up_sender`` for many messages, with one query."""
+    emails: dict[int, str] = {}
+    for index, ctx in enumerate(contexts):
+        try:
+            emails[index] = normalize_contact(kind=ContactKind.EMAIL, value=ctx.sender) if ctx.sender else ""
+        except InvalidInput:
+            continue
+    wanted = {email for email in emails.values() if email}
+    points = ContactPoint.objects.select_related("customer").filter(kind=ContactKind.EMAIL, value__in=wanted)
+    by_email = {point.value: point for point in points} if wanted else {}
+    for index, email in emails.items():
+        contexts[index].point = by_email.get(email)
 
 
 def identify_sender(ctx: Context) -> None:
     if not ctx.sender:
         raise ValueError("The message has no sender address (no From and a null envelope sender).")
-    point = email_point_get_or_create(email=ctx.sender, name=ctx.mail.from_name)
+    point = ctx.point or email_point_get_or_create(email=ctx.sender, name=ctx.mail.from_name)
     ctx.customer, ctx.sender_deliverable = point.customer, point.undeliverable_since is None
+
+
+def _thread_by_address(ctx: Context) -> Ticket | None:
+    for address in [*ctx.inbound.envelope_to, *ctx.mail.to, *ctx.mail.cc]:
+        if (token := plus_token(address)) and (ticket_id := ticket_id_from_token(token)):
+            if ticket := Ticket.objects.filter(pk=ticket_id).first():
+                return ticket
+    return None
+
+
+def _thread_by_reference(message_id: str) -> Ticket | None:
+    """Our stable per-ticket reference, or a message we sent."""
+    if reference := reference_from_reference_id(message_id):
+        return Ticket.objects.filter(reference=reference).first()
+    outbound = OutboundMessage.objects.filter(message_id=message_id).select_related("ticket").first()
+    return outbound.ticket if outbound else None
+
+
+def _thread_by_inbound(message_id: str) -> Ticket | None:
+    inbound = (
+        InboundMessage.objects.filter(message_id=message_id, ticket__isnull=False)
+        .select_related("ticket").order_by("received_at").first()
+    )
+    return inbound.ticket if inbound else None
+
+
+def look_up_thread(ctx: Context) -> None:
+    """``find_thread`` for what is already known before the transaction: our signed reply
+    address, and Message-IDs we sent or stored with their ticket. A reply whose original is
+    still waiting is left to ``find_thread``, in the transaction."""
+    if ticket := _thread_by_address(ctx):
+        ctx.thread, ctx.thread_via = ticket, "reply address"
+        return
+    for message_id in [*ctx.mail.in_reply_to, *reversed(ctx.mail.references)]:
+        if ticket := _thread_by_reference(message_id) or _thread_by_inbound(message_id):
+            ctx.thread, ctx.thread_via = ticket, "references"
+            return
 
 
 def find_thread(ctx: Context) -> None:
     """Which ticket this continues: our signed reply address, then Message-IDs we sent or
-    stored, then the subject tag (only as a hint, for the requester themself)."""
-    for address in [*ctx.inbound.envelope_to, *ctx.mail.to, *ctx.mail.cc]:
-        if (token := plus_token(address)) and (ticket_id := ticket_id_from_token(token)):
-            if ticket := Ticket.objects.filter(pk=ticket_id).first():
-                ctx.thread, ctx.thread_via = ticket, "reply address"
-                return
+    stored, then the subject tag (only as a hint, for the requester themself). What
+    ``look_up_thread`` found before the transaction stands."""
+    if ctx.thread:
+        return
+    if ticket := _thread_by_address(ctx):
+        ctx.thread, ctx.thread_via = ticket, "reply address"
+        return
     ids = [*ctx.mail.in_reply_to, *reversed(ctx.mail.references)]
     for message_id in ids:
-        if reference := reference_from_reference_id(message_id):
-            ctx.thread = Ticket.objects.filter(reference=reference).first()
-        else:
-            ctx.thread = _ticket_by_message_id(message_id)
+        ctx.thread = _thread_by_reference(message_id) or _ticket_by_message_id(message_id)
         if ctx.thread:
             ctx.thread_via = "references"
             return
@@ -191,18 +258,11 @@ def find_thread(ctx: Context) -> None:
 
 
 def _ticket_by_message_id(message_id: str) -> Ticket | None:
-    outbound = OutboundMessage.objects.filter(message_id=message_id).select_related("ticket").first()
-    if outbound:
-        return outbound.ticket
     # The original may have arrived but not been processed yet (another worker, same burst):
     # process it first, so the reply joins its ticket whatever the order of the tasks.
     for waiting in InboundMessage.objects.filter(message_id=message_id, status=InboundStatus.RECEIVED):
         inbound_process(inbound_id=waiting.pk)
-    inbound = (
-        InboundMessage.objects.filter(message_id=message_id, ticket__isnull=False)
-        .select_related("ticket").order_by("received_at").first()
-    )
-    return inbound.ticket if inbound else None
+    return _thread_by_inbound(message_id)
 
 
 def authorise_sender(ctx: Context) -> None:
@@ -327,19 +387,29 @@ def watch_for_loops(ctx: Context) -> None:
                        ctx.message.ticket.reference if ctx.message else ctx.inbound.ticket_id, recent)
 
 
-# Pure steps, run before the write transaction: SQLite holds its one write lock for a
-# transaction's whole life, and the SMTP listener must not wait behind MIME parsing.
-PREPARE: list[Callable[[Context], None]] = [
+# Steps that only read, run for every message of a batch before its write transactions:
+# SQLite has one writer, and whatever a worker parses or looks up while it holds the write
+# lock holds up every other writer (the SMTP listener answering 250 first). What they find is
+# re-checked in the transaction where a concurrent writer could have changed it (a thread's
+# ticket is locked and re-read by the ticket services; a sender created meanwhile is found by
+# identify_sender; a waiting original is processed by find_thread).
+READ: list[Callable[[Context], None]] = [
     read_raw,
     parse,
+    summarise,
+    choose_inbox,
+]
+PREPARE: list[Callable[[Context], None]] = [
+    *READ,
+    look_up_sender,  # a batch looks its senders up with one query instead (look_up_senders)
+    look_up_thread,
 ]
 
+# In the write transaction, in this order.
 STAGES: list[Callable[[Context], None]] = [
-    summarise,
     deduplicate,
     stop_loops,
     handle_bounce,
-    choose_inbox,
     identify_sender,
     find_thread,
     authorise_sender,
@@ -376,20 +446,6 @@ def _save(inbound: InboundMessage, *, status: str, flags: list[str], error: str 
 _in_progress = threading.local()
 
 
-def inbound_process_many(*, inbound_ids: Sequence[int]) -> Counter[str]:
-    """Process stored messages in the order they arrived; returns how many ended in each
-    status. Each message is parsed before, and processed in, a transaction of its own: the
-    write lock is held for one message at a time, so the SMTP listener's commits never queue
-    behind a whole batch, and one bad message rolls back alone."""
-    outcomes: Counter[str] = Counter()
-    # Read at once, not iterated: SQLite would show this loop's own writes to a running cursor.
-    rows = list(InboundMessage.objects.filter(pk__in=inbound_ids, status=InboundStatus.RECEIVED).order_by("id"))
-    for inbound in rows:
-        outcomes[_process(_prepare(inbound))] += 1
-    outcomes["skipped"] += len(set(inbound_ids)) - outcomes.total()
-    return outcomes
-
-
 def inbound_process(*, inbound_id: int) -> str:
     """Process one stored message (see the module docstring for the contract). May be
     re-entered for another message (an original its reply needs); never for one in progress."""
@@ -403,14 +459,23 @@ class _Prepared:
     error: Exception | None = None
 
 
-def _prepare(inbound: InboundMessage) -> _Prepared:
-    ctx = Context(inbound=inbound)
+def _prepare(inbound: InboundMessage, shared: dict | None = None, steps=PREPARE) -> _Prepared:
+    prepared = _Prepared(Context(inbound=inbound, batch={} if shared is None else shared))
+    _prepare_more(prepared, steps)
+    return prepared
+
+
+def _prepare_more(prepared: _Prepared, steps) -> None:
+    """Run more preparing ``steps``, unless an earlier one failed."""
+    if prepared.error is not None:
+        return
     try:
-        for step in PREPARE:
-            step(ctx)
+        for step in steps:
+            step(prepared.ctx)
+    except OperationalError:
+        raise  # the database, not the message: the task retries
     except Exception as exc:  # recorded as the message's failure once it is claimed
-        return _Prepared(ctx, exc)
-    return _Prepared(ctx)
+        prepared.error = exc
 
 
 def _process(prepared: _Prepared) -> str:

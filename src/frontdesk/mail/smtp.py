@@ -142,6 +142,9 @@ class GroupIndexer:
         connections.close_all()
 
     def _index(self, batch: list[tuple[Spooled, concurrent.futures.Future]]) -> None:
+        # Senders wait for this commit: a worker writing a batch lets us in between two
+        # messages (SQLite; see core/db/sqlite).
+        connections["default"].announces_writes = True
         try:
             rows = spool_index_many([spooled for spooled, _ in batch])
         except Exception as exc:

@@ -8,9 +8,9 @@ Layout under ``spool_dir()``::
     new/<sha256>.<uuid>.json     the envelope of one delivery whose row may not exist yet
 
 The order of one delivery: stream to ``tmp/<uuid>`` → fsync → envelope to ``tmp/<uuid>.json``
-→ rename into ``new/`` → rename the message into ``new/<sha256>.eml`` → ``spool_index_many``:
-fsync(new/) once for every delivery of the batch, then rows + tasks in one transaction → unlink
-the envelopes. A crash anywhere
+→ rename into ``new/`` → rename the message into ``new/<sha256>.eml`` → fsync(new/) (one
+fsync covers every writer whose rename came before it: ``_DirSync``) → ``spool_index_many``:
+rows + tasks in one transaction → unlink the envelopes. A crash anywhere
 leaves either nothing acknowledged in ``tmp/`` (removed by ``sweep()``) or an envelope in
 ``new/`` that ``sweep()`` turns into a row unless that row already exists. The row's
 ``received_at`` is the envelope's, so the sweep recognises a delivery it must not index twice.
@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -113,6 +114,34 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class _DirSync:
+    """fsync of ``new/`` shared by concurrent writers (group commit for the directory): a
+    writer whose rename an fsync that started after it already covers does not fsync again.
+    The SMTP listener's store threads commit side by side; each needs its rename durable
+    before its row is written, and one directory fsync makes every earlier rename durable."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._renamed = 0  # renames done (a counter, per process)
+        self._synced = 0  # renames covered by a finished fsync
+
+    def renamed(self) -> int:
+        with self._lock:
+            self._renamed += 1
+            return self._renamed
+
+    def sync(self, path: Path, ticket: int) -> None:
+        with self._lock:
+            if self._synced >= ticket:
+                return
+            covers = self._renamed  # every rename done before the fsync starts
+            _fsync_dir(path)
+            self._synced = max(self._synced, covers)
+
+
+_new_dir_sync = _DirSync()
+
+
 def _create(path: Path) -> int:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
     os.fchmod(fd, FILE_MODE)  # exactly 0640, whatever the umask
@@ -172,8 +201,8 @@ class SpoolWriter:
             self._buffer.clear()
 
     def commit(self, *, envelope: Envelope) -> Spooled:
-        """fsync the message, write its envelope beside it, rename both into ``new/`` (durable
-        once ``spool_index_many`` fsynced the directory). On any error the temporary files are
+        """fsync the message, write its envelope beside it, rename both into ``new/``, fsync
+        ``new/`` (shared with concurrent writers). On any error the temporary files are
         removed and the error raised."""
         assert self._fd is not None, "commit or discard already called"
         tmp_sidecar = self.tmp_path.with_suffix(".json")
@@ -201,7 +230,8 @@ class SpoolWriter:
             sidecar = self._new / f"{sha256}.{self._id}.json"
             os.rename(tmp_sidecar, sidecar)
             os.rename(self.tmp_path, self._new / f"{sha256}.eml")
-            # The directory is fsynced by spool_index_many, once for a whole batch of deliveries.
+            # Durable name before the row exists: one fsync of new/ covers every concurrent writer.
+            _new_dir_sync.sync(self._new, _new_dir_sync.renamed())
         except BaseException:
             if sidecar is not None:
                 sidecar.unlink(missing_ok=True)
@@ -307,7 +337,6 @@ def spool_index_many(spooled: Sequence[Spooled]) -> list[InboundMessage]:
     if not spooled:
         return []
     try:
-        _fsync_dir(spool_dirs()[1])  # the renames into new/ of the whole batch
         new = [_new_inbound(item) for item in spooled]
         with _synchronous_full():
             rows = inbound_store_many(new)

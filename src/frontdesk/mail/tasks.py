@@ -1,5 +1,7 @@
 """Mail background tasks: thin, take ids, safe to run twice."""
 
+import logging
+
 from frontdesk.core.tasks import retrying_task
 
 from .delivery import MAX_DELIVERY_ATTEMPTS
@@ -8,11 +10,13 @@ from .delivery import MAX_DELIVERY_ATTEMPTS
 # acknowledgements and notifications it queued (agents see the tickets; mail follows).
 PROCESS_PRIORITY = 10
 
+logger = logging.getLogger(__name__)
+
 
 @retrying_task(priority=PROCESS_PRIORITY)
 def process_inbound(*, inbound_ids: list[int]) -> str:
     """Process the messages one SMTP group commit (or one IMAP fetch) stored."""
-    from .pipeline import inbound_process_many
+    from .batch import inbound_process_many
 
     outcomes = inbound_process_many(inbound_ids=inbound_ids)
     return ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items()) if count)
@@ -23,6 +27,31 @@ def deliver_outbound(*, outbound_id: int) -> str:
     from .delivery import outbound_deliver
 
     return outbound_deliver(outbound_id=outbound_id)
+
+
+@retrying_task
+def deliver_outbound_many(*, outbound_ids: list[int]) -> str:
+    """Deliver the acknowledgements one pipeline batch queued. A delivery that fails for now
+    goes on as a ``deliver_outbound`` task of its own, with that task's retries and backoff."""
+    from django.utils import timezone
+
+    from frontdesk.core.tasks import retry_delay
+
+    from .delivery import TransientDeliveryError, outbound_deliver
+
+    retried = 0
+    for outbound_id in outbound_ids:
+        try:
+            outbound_deliver(outbound_id=outbound_id)
+        except TransientDeliveryError:
+            retried += 1
+            deliver_outbound.using(run_after=timezone.now() + retry_delay(1)).enqueue(
+                attempt=2, outbound_id=outbound_id)
+        except Exception:  # not this batch's problem: that message's own task fails visibly
+            retried += 1
+            logger.exception("delivery of outbound %s failed; handed to a task of its own", outbound_id)
+            deliver_outbound.enqueue(outbound_id=outbound_id)
+    return f"{len(outbound_ids) - retried} delivered, {retried} to retry"
 
 
 @retrying_task

@@ -57,6 +57,18 @@ def link_issue(*, ticket: Ticket, customer: Customer | None = None) -> str:
     return signing.dumps({"l": link.pk, "n": nonce}, salt=TOKEN_SALT)
 
 
+@transaction.atomic
+def link_issue_many(*, tickets: list[Ticket]) -> list[str]:
+    """``link_issue`` for many tickets (each for its requester), with one insert."""
+    nonces = [secrets.token_urlsafe(24) for _ in tickets]
+    links = ConversationLink.objects.bulk_create([
+        ConversationLink(ticket=ticket, customer_id=ticket.requester_id, nonce_hash=_hash(nonce))
+        for ticket, nonce in zip(tickets, nonces, strict=True)
+    ])
+    return [signing.dumps({"l": link.pk, "n": nonce}, salt=TOKEN_SALT)
+            for link, nonce in zip(links, nonces, strict=True)]
+
+
 def link_path(token: str) -> str:
     return f"/c/{token}/"
 

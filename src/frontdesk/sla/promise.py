@@ -103,21 +103,38 @@ def promise_for_ticket(ticket: Ticket, *, now: datetime | None = None) -> Promis
     if timer is not None:
         if timer.state != TimerState.RUNNING:
             return None
-        due, calendar = timer.promised_at, timer.calendar
-    elif SlaTimer.objects.filter(ticket=ticket).exists():
+        return _promise(ticket, timer.promised_at, timer.calendar, now=now)
+    if SlaTimer.objects.filter(ticket=ticket).exists():
         return None  # answered, and the customer has not written since
-    else:
-        from .policies import policy_for_ticket
+    return _policy_promise(ticket, None, now=now)
 
-        policy = policy_for_ticket(ticket)
-        minutes = policy.target_for(Metric.FIRST_RESPONSE, ticket.priority) if policy else None
-        if not minutes:
-            return None
-        calendar = policy.calendar
-        try:
-            due = schedule_for(calendar).add_minutes(ticket.created_at, minutes)
-        except NoBusinessTime:
-            return None
+
+def promises_for_new_tickets(tickets: list[Ticket], *, now: datetime | None = None) -> list[Promise | None]:
+    """``promise_for_ticket`` for tickets opened in the caller's transaction: their timers
+    cannot have started (the SLA task runs after commit), so each promise comes from its
+    policy's first-response target; the policies are read once for all of them."""
+    from .policies import active_policies
+
+    policies = active_policies()
+    now = now or timezone.now()
+    return [_policy_promise(ticket, policies, now=now) if policies else None for ticket in tickets]
+
+
+def _policy_promise(ticket: Ticket, policies, *, now: datetime) -> Promise | None:
+    from .policies import policy_for_ticket
+
+    policy = policy_for_ticket(ticket, policies=policies)
+    minutes = policy.target_for(Metric.FIRST_RESPONSE, ticket.priority) if policy else None
+    if not minutes:
+        return None
+    try:
+        due = schedule_for(policy.calendar).add_minutes(ticket.created_at, minutes)
+    except NoBusinessTime:
+        return None
+    return _promise(ticket, due, policy.calendar, now=now)
+
+
+def _promise(ticket: Ticket, due: datetime | None, calendar, *, now: datetime) -> Promise | None:
     if due is None or due <= now:
         return None
     zone = promise_zone(ticket, calendar)

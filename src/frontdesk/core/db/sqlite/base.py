@@ -24,6 +24,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         self._lock_fd: int | None = None
         self._lock_held = False
+        self._intent_fd: int | None = None
+        self._intent_held = False
+        self.announces_writes = False
 
     def _uses_write_lock(self) -> bool:
         return self.transaction_mode == "IMMEDIATE" and not self.is_in_memory_db()
@@ -31,7 +34,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _lock_path(self) -> str:
         return f"{self.settings_dict['NAME']}-writelock"
 
+    def _open_intent(self) -> int:
+        if self._intent_fd is None:
+            path = f"{self.settings_dict['NAME']}-writeintent"
+            self._intent_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        return self._intent_fd
+
     def _acquire_write_lock(self) -> None:
+        if self.announces_writes:
+            fcntl.flock(self._open_intent(), fcntl.LOCK_SH)
+            self._intent_held = True
         if self._lock_fd is None:
             # One descriptor per connection: flock locks belong to the open file, so two
             # threads of one process exclude each other as two processes do.
@@ -43,6 +55,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self._lock_held:
             self._lock_held = False
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        if self._intent_held:
+            self._intent_held = False
+            fcntl.flock(self._intent_fd, fcntl.LOCK_UN)
+
+    def write_wanted(self) -> bool:
+        """Whether a connection that ``announces_writes`` waits for (or holds) the write lock."""
+        if not self._uses_write_lock():
+            return False
+        fd = self._open_intent()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
 
     def _start_transaction_under_autocommit(self):
         if not self._uses_write_lock():
@@ -71,6 +98,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return super()._close()
         finally:
             self._release_write_lock()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+            for name in ("_lock_fd", "_intent_fd"):
+                if (fd := getattr(self, name)) is not None:
+                    os.close(fd)
+                    setattr(self, name, None)
