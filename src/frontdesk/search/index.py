@@ -168,12 +168,16 @@ def sqlite_drop_triggers(cursor) -> None:
 
 # ---- PostgreSQL ----
 
-PG_TRIGGERS = {
-    "tickets_ticket": "search_ticket_changed",
-    "tickets_message": "search_message_changed",
-    "customers_customer": "search_customer_changed",
-    "customers_contactpoint": "search_contact_changed",
-}
+# (table, trigger): every trigger that keeps the index, including the statement-level insert
+# triggers of migration 0003.
+PG_TRIGGERS = [
+    ("tickets_ticket", "search_ticket_changed"),
+    ("tickets_message", "search_message_changed"),
+    ("customers_customer", "search_customer_changed"),
+    ("customers_customer", "search_customers_inserted"),
+    ("customers_contactpoint", "search_contact_changed"),
+    ("customers_contactpoint", "search_contacts_inserted"),
+]
 
 PG_CONFIG = "frontdesk_search"
 _EMAILS = ("(SELECT customer_id, string_agg(value, ' ') AS emails FROM customers_contactpoint "
@@ -213,7 +217,7 @@ def _set_pg_triggers(cursor, *, enabled: bool) -> None:
         # transaction: run them now (Django's FKs are DEFERRABLE INITIALLY DEFERRED).
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    for table, trigger in PG_TRIGGERS.items():
+    for table, trigger in PG_TRIGGERS:
         cursor.execute(f"ALTER TABLE {table} {verb} TRIGGER {trigger}")
 
 
