@@ -164,4 +164,6 @@ def test_it_imports_100000_rows_in_seconds(incident, agent, capsys):
     with capsys.disabled():
         print(f"\n{size:,}-row CSV on {connection.vendor}: preview {previewed - started:.1f} s, "
               f"import {done - previewed:.1f} s")
-    assert done - started < 120  # "seconds", with room for a machine shared by six engineers
+    # Quiet machine: ~25 s (SQLite, 100,000). The bound leaves room for a 2-core machine shared
+    # by six engineers (load 12+), yet fails on anything quadratic (a query per row: hours).
+    assert done - started < 300
