@@ -59,6 +59,10 @@ WANTS: dict[str, Callable | str] = {
     "frontdesk.followups.tasks.on_customer_message": "frontdesk.followups.selectors.customer_message_matters",
 }
 
+# Subscribers that act on all of a ticket's events not yet applied, whichever of them they are
+# given (SLA: ``sla_apply_events``): in a batch they get one event per ticket, its last.
+PER_TICKET: set[str] = {"frontdesk.sla.tasks.sla_on_ticket_event"}
+
 _batch = threading.local()
 
 
@@ -70,12 +74,13 @@ def _wants(task_path: str, event) -> bool:
 
 
 def notify_subscribers(event) -> None:
-    collected: dict[str, list[int]] | None = getattr(_batch, "events", None)
+    collected: dict[str, dict[int, int]] | None = getattr(_batch, "events", None)
     for task_path in SUBSCRIPTIONS.get(event.kind, ()):
         if not _wants(task_path, event):
             continue
         if collected is not None:
-            collected.setdefault(task_path, []).append(event.pk)
+            key = event.ticket_id if task_path in PER_TICKET else event.pk
+            collected.setdefault(task_path, {})[key] = event.pk  # a ticket's later event wins
         else:
             enqueue_on_commit(import_string(task_path), event_id=event.pk)
 
@@ -92,7 +97,8 @@ def batched() -> Iterator[None]:
     try:
         yield
         collected, _batch.events = _batch.events, None
-        for task_path, event_ids in collected.items():
+        for task_path, events in collected.items():
+            event_ids = sorted(events.values())
             if len(event_ids) == 1:
                 enqueue_on_commit(import_string(task_path), event_id=event_ids[0])
             else:

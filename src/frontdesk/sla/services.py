@@ -80,9 +80,9 @@ def _apply(ticket: Ticket, state: TicketSla, event: TicketEvent) -> None:
         state.status = (event.after or {}).get("status", ticket.status)
         policy = policy_for_ticket(ticket, expedited=state.expedited_at is not None)
         state.policy = policy
-        plan_name = ticket_facts(ticket).plan
         if policy is None:
             return
+        plan_name = ticket_facts(ticket).plan  # a query for the tags: only when a timer starts
         engine.start_timer(ticket=ticket, state=state, metric=Metric.RESOLUTION, cycle=1, at=at,
                            policy=policy, plan_name=plan_name)
         if event.actor_customer_id:  # an agent opening a ticket has already answered
