@@ -5,12 +5,14 @@ through the task queue and real ``frontdesk worker`` processes, against a same-r
     .venv/bin/python bench/incidents.py --customers 2000 --workers 2
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/frontdesk_bench_incidents .venv/bin/python bench/incidents.py
 
-Each run creates a fresh incident with N new customers (none has a ticket: the heaviest path,
-every update opens an outbound conversation) and measures, with ``--workers`` workers running:
+Each run creates a fresh incident with N new customers, each with a ticket of their own linked
+to the incident (``--without-tickets``: none has one, and every update opens an outbound
+conversation — a new ticket each, whose own subscriptions (SLA, follow-ups, mail) add about
+six tasks per customer), and measures, with ``--workers`` workers running:
 
-1. update: ``broadcast_post`` → fan-out → chunks → one message per customer (a new ticket
-   each) → its email delivered to the outbox. "posted" = every delivery row sent; "mailed" =
-   every email of the update delivered too.
+1. update: ``broadcast_post`` → fan-out → chunks → one message per customer in their ticket →
+   its email delivered to the outbox. "posted" = every delivery row sent; "mailed" = every
+   email of the update delivered too.
 2. gesture: ``incident_gesture_approve`` (a 10 EUR voucher from a pool) → one grant per
    customer, fulfilled, and the customer told in their conversation (mailed).
 3. baseline: the same N tickets each get one plain automatic message, posted one by one by
@@ -51,31 +53,42 @@ def setup() -> None:
     seed.migrate()
 
 
-def prepare(customers: int, run: str):
-    """A new incident, ``customers`` new customers affected (bulk inserts), a voucher pool."""
+def prepare(customers: int, run: str, *, with_tickets: bool):
+    """A new incident, ``customers`` new customers affected (bulk inserts; with a ticket each
+    unless told otherwise), a voucher pool."""
     from django.db import transaction
+    from django.utils import timezone
 
     from frontdesk.accounts.models import Agent
     from frontdesk.accounts.services import agent_create
     from frontdesk.customers.models import ContactKind, ContactPoint, Customer
     from frontdesk.goodwill.models import Gesture, Voucher
     from frontdesk.incidents.affected import AffectedEntry, affected_customers_add
+    from frontdesk.incidents.models import IncidentTicket
     from frontdesk.incidents.services import incident_create
+    from frontdesk.tickets.models import Ticket
 
     admin = Agent.objects.filter(email="incidents-bench@bench.frontdesk.test").first() or agent_create(
         email="incidents-bench@bench.frontdesk.test", name="Incident bench", role="admin")
     incident = incident_create(actor=admin, title=f"Bench outage {run}", severity="major")
+    now = timezone.now()
     with transaction.atomic():
-        people = Customer.objects.bulk_create([Customer(name=f"Bench {run} {i}") for i in range(customers)],
-                                              batch_size=2000)
-        if people[0].pk is None:
-            people = list(Customer.objects.filter(name__startswith=f"Bench {run} ").order_by("pk"))
+        Customer.objects.bulk_create([Customer(name=f"Bench {run} {i}") for i in range(customers)], batch_size=2000)
+        people = list(Customer.objects.filter(name__startswith=f"Bench {run} ").order_by("pk"))
         ContactPoint.objects.bulk_create([
             ContactPoint(customer=p, kind=ContactKind.EMAIL, value=f"b{run}-{i}@bench.example", is_primary=True)
             for i, p in enumerate(people)], batch_size=2000)
+        tickets = {}
+        if with_tickets:
+            Ticket.objects.bulk_create([
+                Ticket(subject=f"Bench {run} outage", requester=p, status="open", channel="email", created_at=now,
+                       updated_at=now, last_customer_message_at=now) for p in people], batch_size=2000)
+            tickets = dict(Ticket.objects.filter(subject=f"Bench {run} outage").values_list("requester_id", "pk"))
+            IncidentTicket.objects.bulk_create([IncidentTicket(incident=incident, ticket_id=t, linked_by=admin)
+                                                for t in tickets.values()], batch_size=2000)
     for start in range(0, customers, 5000):
         affected_customers_add(incident=incident, source="api", actor=admin, entries=[
-            AffectedEntry(customer_id=p.pk) for p in people[start:start + 5000]])
+            AffectedEntry(customer_id=p.pk, ticket_id=tickets.get(p.pk)) for p in people[start:start + 5000]])
     gesture = Gesture.objects.create(name=f"Bench voucher {run}", kind="voucher", currency="EUR",
                                      value=Decimal("10"), fulfilment="voucher_pool",
                                      snippet="Your voucher {code} is worth {amount} {currency}.")
@@ -130,7 +143,7 @@ def measure(args) -> list[tuple[str, int, float, float]]:
     run = str(int(time.time()))
     n = args.customers
     print(f"preparing {n:,} affected customers (run {run})", flush=True)
-    admin, incident, gesture = prepare(n, run)
+    admin, incident, gesture = prepare(n, run, with_tickets=not args.without_tickets)
     workers = start_workers(args.workers)
     rows = []
     try:
@@ -176,6 +189,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--without-tickets", action="store_true", help="no customer has a ticket yet")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds for the workers to start")
     parser.add_argument("--timeout", type=float, default=3600.0)
     args = parser.parse_args()
@@ -186,7 +200,7 @@ def main() -> int:
     rows = measure(args)
     base = rows[-1][3] / rows[-1][1]
     print(f"\nIncident reach ({connection.vendor}, {args.workers} workers, chunk {settings.FRONTDESK_BROADCAST_CHUNK}, "
-          f"rate limit lifted)")
+          f"rate limit lifted, {'no customer has' if args.without_tickets else 'every customer has'} a ticket)")
     print(f"{'phase':<9} {'customers':>9} {'posted s':>9} {'mailed s':>9} {'per customer ms':>16} {'× baseline':>10}")
     for name, count, posted, total in rows:
         per = total / count

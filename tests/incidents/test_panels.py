@@ -28,12 +28,15 @@ def test_it_posts_an_update_from_the_panel_and_keeps_a_refused_one(agent, incide
     refused = client.post(f"/desk/incidents/{incident.pk}/updates/post/", {"body": "x", "status": "asleep"}, **HTMX)
     assert refused.status_code == 200 and 'role="alert"' in refused.content.decode()
     assert ">x</textarea>" in refused.content.decode() and not Broadcast.objects.exists()
-    sent = client.post(f"/desk/incidents/{incident.pk}/updates/post/",
-                       {"body": "We found it.", "status": "identified", "on_status_page": "on"}, **HTMX)
+    sent = client.post(f"/desk/incidents/{incident.pk}/updates/post/", {"body": "We found it.", "on_status_page": "on"},
+                       **HTMX)
     text = sent.content.decode()
     assert "Update sent" in text and "We found it." in text and "queued" in text and 'hx-trigger="every 3s"' in text
-    broadcast = Broadcast.objects.get()
-    assert broadcast.on_status_page and broadcast.status_after == "identified"
+    moved = client.post(f"/desk/incidents/{incident.pk}/updates/post/", {"body": "Fixing.", "status": "identified"},
+                        **HTMX)
+    assert moved["HX-Redirect"] == f"/desk/incidents/{incident.pk}/"  # the header's status changes too
+    first, second = Broadcast.objects.order_by("pk")
+    assert first.on_status_page and first.status_after == "investigating" and second.status_after == "identified"
 
 
 def test_light_agents_read_the_panels_without_forms(light, incident):

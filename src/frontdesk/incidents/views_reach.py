@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from frontdesk.core.errors import DomainError, NotFound
@@ -57,8 +58,15 @@ def update_post(request: HttpRequest, incident_id: int):
                                   on_status_page=request.POST.get("on_status_page") == "on")
     except DomainError as error:
         return _refused(request, incident, error, panel)
+    before = incident.status
     incident.refresh_from_db()
-    return _done(request, incident, "Update sent; it is going out to every affected customer.", panel)
+    text = "Update sent; it is going out to every affected customer."
+    if request.htmx and incident.status != before:  # the header and the banner change: reload the page
+        messages.success(request, text)
+        response = panel()
+        response["HX-Redirect"] = reverse("desk:incident", args=[incident.pk])
+        return response
+    return _done(request, incident, text, panel)
 
 
 def _gesture(request: HttpRequest, incident, **extra):
@@ -128,6 +136,6 @@ def resolve(request: HttpRequest, incident_id: int):
     messages.success(request, "Resolved; the final update is going out to every affected customer.")
     if request.htmx:  # the whole page changes (status, banner, linked tickets): load it again
         response = panel()
-        response["HX-Redirect"] = f"/desk/incidents/{incident.pk}/"
+        response["HX-Redirect"] = reverse("desk:incident", args=[incident.pk])
         return response
     return redirect("desk:incident", incident_id=incident.pk)
