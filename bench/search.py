@@ -86,11 +86,15 @@ def vocabulary(rng: random.Random, sample: int = 3000) -> dict[str, list[str]]:
     }
 
 
-def count_matches(selectors, admin, parsed) -> int:
-    """Every ticket matching the text of ``parsed`` (what the administrator may see: all)."""
+COUNT_CAP = 20_000
+
+
+def count_matches(selectors, admin, parsed) -> str:
+    """Tickets matching ``parsed`` (what the administrator may see: all), up to COUNT_CAP."""
     backend = selectors._backend(parsed.terms)
     tickets = selectors.candidates(agent=admin, query=parsed)
-    return len(backend.newest(lambda outer: selectors._exists_sql(tickets, outer), None, 10_000_000))
+    found = len(backend.newest(lambda outer: selectors._exists_sql(tickets, outer), None, COUNT_CAP + 1))
+    return f"{COUNT_CAP:,}+" if found > COUNT_CAP else f"{found:,}"
 
 
 def timed(call, requests: int) -> tuple[float, float, float]:
@@ -179,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         parsed = parse(texts[0])
         matches, order = "", ""
         if parsed.terms and "old" not in name:
-            matches = f"{count_matches(selectors, admin, parsed):,}"
+            matches = count_matches(selectors, admin, parsed)
             who = admin if who_name == "admin" else agent
             order = "ranked" if selectors.ticket_search(agent=who, query=parsed)[2] else "newest"
         example = texts[0] if len(texts[0]) <= 34 else texts[0][:31] + "..."

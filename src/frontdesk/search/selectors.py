@@ -185,34 +185,35 @@ class _SQLite(_Backend):
     def __init__(self, terms):
         super().__init__(terms)
         self.matches = [fts5_match([term]) for term in terms]
-        self.rows = [self._count(match) for match in self.matches]
+        # Each term's rows, read once (up to RARE_ROWS + 1): a rare term's rowids are kept
+        # and reused (its tickets, its ranking hits); a phrase is matched by FTS5 only here.
+        self.found = [self._rows(match) for match in self.matches]
+        self.rows = [len(rowids) for rowids in self.found]
 
     @staticmethod
-    def _count(match: str) -> int:
-        return _fetch("SELECT count(*) FROM (SELECT 1 FROM search_ticket_fts WHERE search_ticket_fts MATCH %s "
-                      "LIMIT %s)", (match, _SQLite.RARE_ROWS + 1))[0][0]
+    def _rows(match: str) -> list[int]:
+        return [row[0] for row in _fetch("SELECT rowid FROM search_ticket_fts WHERE search_ticket_fts MATCH %s "
+                                         "LIMIT %s", (match, _SQLite.RARE_ROWS + 1))]
 
     def _in_ticket(self, match: str, ticket: str) -> tuple[str, list]:
         return (f"EXISTS (SELECT 1 FROM search_ticket_fts(%s) p WHERE p.rowid {index.ticket_range(ticket)})",
                 [match])
 
     def newest(self, exists, below, limit):
-        rare = [m for m, n in zip(self.matches, self.rows, strict=True) if n <= self.RARE_ROWS]
+        rare = [set(rowid >> index.SLOT_BITS for rowid in rowids)
+                for rowids, n in zip(self.found, self.rows, strict=True) if n <= self.RARE_ROWS]
         common = [m for m, n in zip(self.matches, self.rows, strict=True) if n > self.RARE_ROWS]
         params: list = []
         if rare:
-            # A few thousand rows at most per term: intersect the tickets, sorted newest
-            # first in the subquery, which the outer query reads in that order and stops.
-            source = " INTERSECT ".join(
-                [f"SELECT rowid >> {index.SLOT_BITS} AS x FROM search_ticket_fts(%s)"] * len(rare))
-            if len(rare) == 1:
-                source = source.replace("SELECT ", "SELECT DISTINCT ", 1)
-            params += rare
+            # A few thousand tickets at most: intersected here, handed over newest first
+            # (json_each keeps the array's order), read until a page is found.
+            tickets = sorted(set.intersection(*rare), reverse=True)
             if below is not None:
-                source = f"SELECT x FROM ({source}) WHERE x < %s"
-                params.append(below)
-            sql = f"SELECT s.x FROM ({source} ORDER BY 1 DESC) s"
-            ticket, order = "s.x", ""
+                tickets = [pk for pk in tickets if pk < below]
+            if not tickets:
+                return []
+            sql, ticket, order = "SELECT j.value FROM json_each(%s) j", "j.value", ""
+            params.append(json.dumps(tickets))
         else:
             # Stream the first common term's rows down the rowid order; stop after a page.
             ticket, order = f"(d.rowid >> {index.SLOT_BITS})", " ORDER BY d.rowid DESC"
@@ -241,16 +242,15 @@ class _SQLite(_Backend):
         if not ids:
             return result
         listed = json.dumps(ids)
-        for match, rows in zip(self.matches, self.rows, strict=True):
-            subject = "{subject} : " + match
-            if rows <= self.RARE_ROWS:  # all of the term's rows, filtered here: cheaper
-                hits = _fetch("SELECT rowid FROM search_ticket_fts(%s)", (match,))
-                titles = _fetch("SELECT rowid FROM search_ticket_fts(%s)", (subject,))
+        for match, rowids, rows in zip(self.matches, self.found, self.rows, strict=True):
+            if rows <= self.RARE_ROWS:  # the term's rows were read already
+                hits = [(rowid,) for rowid in rowids if rowid >> index.SLOT_BITS in result]
             else:  # a ranged MATCH per ticket
                 hits = _fetch("SELECT f.rowid FROM json_each(%s) j CROSS JOIN search_ticket_fts(%s) f "
                               f"WHERE f.rowid {index.ticket_range('j.value')}", (listed, match))
-                titles = _fetch("SELECT f.rowid FROM json_each(%s) j CROSS JOIN search_ticket_fts(%s) f "
-                                f"WHERE f.rowid = j.value << {index.SLOT_BITS}", (listed, subject))
+            headers = [rowid for (rowid,) in hits if not rowid & index.SLOT_MASK]
+            titles = _fetch("SELECT f.rowid FROM json_each(%s) j CROSS JOIN search_ticket_fts(%s) f "
+                            "WHERE f.rowid = j.value", (json.dumps(headers), "{subject} : " + match)) if headers else []
             in_subject = {rowid >> index.SLOT_BITS for (rowid,) in titles}
             body: dict[int, int] = {}
             for (rowid,) in hits:
