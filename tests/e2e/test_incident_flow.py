@@ -1,5 +1,6 @@
 """Incidents in a real browser: open one from the form, link tickets from the inbox by bulk
-selection, see them on the incident and the banner on a ticket."""
+selection, see them on the incident and the banner on a ticket, post an update (the `reach`
+panel) and find it in the linked ticket with the banner's new status."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from frontdesk.incidents.models import Incident, IncidentTicket
+from frontdesk.incidents.models import AffectedCustomer, Incident, IncidentTicket
 from frontdesk.tickets.services import ticket_create
+from tests.conftest import run_tasks
 
 from .conftest import screenshot, settled
 
@@ -28,8 +30,9 @@ def outage_tickets(customer, support):
     ]
 
 
-def test_create_an_incident_link_tickets_from_the_inbox_and_see_the_banner(
-        page, page_problems, login_as, agent, outage_tickets):
+def test_create_an_incident_link_tickets_from_the_inbox_and_post_an_update(
+        page, page_problems, login_as, agent, outage_tickets, mail_home, settings):
+    settings.FRONTDESK_BROADCAST_PER_MINUTE = 1_000_000
     login_as(page, agent)
     page.goto("/desk/")
     page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Incidents").click()
@@ -69,5 +72,20 @@ def test_create_an_incident_link_tickets_from_the_inbox_and_see_the_banner(
     expect(banner).to_contain_text("Card payments declined")
     expect(banner).to_contain_text("Some card payments are declined; we are on it.")
     expect(banner.locator("[data-incident-status]")).to_have_text("Investigating")
+
+    # Post an update once: it lands in the linked tickets and moves the status.
+    page.goto(f"/desk/incidents/{incident.pk}/")
+    panel = page.locator("#incident-updates-panel")
+    panel.get_by_label("Write the update once", exact=False).fill("We found the cause; payments work again.")
+    panel.get_by_label("Incident status").select_option("monitoring")
+    panel.get_by_role("button", name="Send update").click()
+    expect(panel.locator(".notice")).to_contain_text("Update sent")
+    settled(page)
+    run_tasks()
+    # Maria wrote twice: the update goes once, into her conversation (the first ticket linked).
+    conversation = AffectedCustomer.objects.get(incident=incident).ticket.reference
+    page.goto(f"/desk/tickets/{conversation}/")
+    expect(banner.locator("[data-incident-status]")).to_have_text("Monitoring")
+    expect(page.locator("#conversation")).to_contain_text("We found the cause; payments work again.")
     assert page_problems == []
     assert page_problems.csp_violations(page) == []

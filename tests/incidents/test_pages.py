@@ -150,3 +150,11 @@ def test_the_affected_list_shows_companions_together(agent, incident, ticket, cu
     assert f'href="/desk/tickets/{ticket.reference}/"' in listing
     found = client.get(f"/desk/incidents/{incident.pk}/affected/?q=BK9").content.decode()
     assert "maria@example.net" not in found and "amy@example.org" in found
+
+
+def test_the_admin_lists_incidents_read_only(admin, incident):
+    client = client_for(admin)
+    for path in ("incident", "incidentticket", "affectedcustomer", "incidentactivity", "affectedimport"):
+        assert client.get(f"/admin/incidents/{path}/").status_code == 200, path
+    page = client.get(f"/admin/incidents/incident/{incident.pk}/change/").content.decode()
+    assert "Card payments failing" in page and 'name="_save"' not in page

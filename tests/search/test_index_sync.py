@@ -105,14 +105,29 @@ def test_the_migration_indexes_what_was_there_before_it(admin, agent, customer, 
     from django.db import connection
 
     migration = import_module("frontdesk.search.migrations.0001_search_index")
-    editor = SimpleNamespace(connection=connection)
+    bulk = import_module("frontdesk.search.migrations.0002_statement_insert_triggers")
+    editor = SimpleNamespace(connection=connection, execute=lambda sql: connection.cursor().execute(sql))
+    bulk.backwards(None, editor)
     migration.backwards(None, editor)
     old = ticket_create(subject="Ancient gramophone", requester=customer, group=support, body="Needle stuck.")
     ticket_add_note(ticket=old, author=agent, body="Ask the museum.")
     older = customer_create(name="Quentin Archivist", emails=["quentin@archive.example"])
     migration.forwards(None, editor)
+    bulk.forwards(None, editor)
     for word in ("gramophone", "needle", "museum", "maria"):
         assert found(admin, word) == [old.pk], word
     assert [c.pk for c in selectors.search(agent=admin, text="archivist").customers] == [older.pk]
     ticket_reply(ticket=old, author=agent, body="Replaced the stylus.")  # and the triggers are back
     assert found(admin, "stylus") == [old.pk]
+
+
+def test_customers_created_in_bulk_are_indexed_with_their_addresses(admin, customer, support):
+    """One INSERT statement of many customers and contact points (an incident's CSV import):
+    every one is found, by name and address, and a requester's new address reaches her tickets."""
+    from frontdesk.customers.services import email_points_get_or_create
+
+    ticket = ticket_create(subject="Lost luggage", requester=customer, group=support, body="Bag missing.")
+    email_points_get_or_create(emails={"una@bulk.example": "Una Bulk", "vic@bulk.example": "Vic Bulk"})
+    assert {c.name for c in selectors.search(agent=admin, text="bulk").customers} == {"Una Bulk", "Vic Bulk"}
+    customer_update(customer=customer, add_emails=["maria@second.example"])
+    assert found(admin, "second") == [ticket.pk]
