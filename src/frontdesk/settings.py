@@ -340,6 +340,11 @@ FRONTDESK_GOODWILL_HIGH_VALUE_PLANS = [
     p.strip() for p in env_str("FRONTDESK_GOODWILL_HIGH_VALUE_PLANS", "Enterprise,Premium").split(",") if p.strip()
 ]
 FRONTDESK_GOODWILL_TICKETS_PER_MONTH = env_int("FRONTDESK_GOODWILL_TICKETS_PER_MONTH", 3)
+# Incident severities that suggest a gesture on their linked tickets (empty: the rule is off).
+FRONTDESK_GOODWILL_INCIDENT_SEVERITIES = [
+    s.strip().lower() for s in env_str("FRONTDESK_GOODWILL_INCIDENT_SEVERITIES", "major,critical").split(",")
+    if s.strip()
+]
 # Outbound requests (webhooks…) to private/loopback addresses are refused by the SSRF guard
 # (frontdesk/core/ssrf.py) unless the host, address or network is listed here (comma-separated).
 FRONTDESK_WEBHOOK_ALLOW_PRIVATE = [

@@ -32,3 +32,15 @@ for _kind in ("created", "reply", "customer_message", "status", "priority", "gro
 def notify_subscribers(event) -> None:
     for task_path in SUBSCRIPTIONS.get(event.kind, ()):
         enqueue_on_commit(import_string(task_path), event_id=event.pk)
+
+
+# Channels agent notifications go out through besides the in-app list (``notifications`` never
+# imports ``mail``): a notification asked for by email enqueues these tasks with its id.
+NOTIFICATION_CHANNELS: dict[str, list[str]] = {
+    "email": ["frontdesk.mail.tasks.email_notification"],
+}
+
+
+def notify_channel(channel: str, notification) -> None:
+    for task_path in NOTIFICATION_CHANNELS.get(channel, ()):
+        enqueue_on_commit(import_string(task_path), notification_id=notification.pk)

@@ -129,3 +129,41 @@ def test_a_credit_above_mandate_is_approved_and_fulfilled(page, new_page, login_
         assert page_problems == []
     finally:
         office.close()
+
+
+def test_an_approver_approves_from_the_emailed_link(page, login_as, page_problems, mail_home, catalog, agent, ticket,
+                                                    support):
+    """The approval request reaches the supervisor by email; its link, opened in the browser,
+    asks to sign in, then shows a confirmation page (opening it decides nothing); Approve
+    decides, and the manual gesture becomes a to-do."""
+    from frontdesk.goodwill.services import gesture_grant
+
+    gift = Gesture.objects.create(name="Flowers", kind="physical_gift", currency="EUR", value=Decimal("80"),
+                                  fulfilment="manual", task_group=support, snippet="Flowers are on their way.")
+    supervisor = agent_create(email="sue@example.com", name="Sue Supervisor", group_names=["Support"])
+    Mandate.objects.create(agent=supervisor, currency="EUR", max_per_gesture=Decimal("500"))
+    grant = gesture_grant(ticket=ticket, agent=agent, gesture=gift, value="80", currency="EUR", reason="delay")
+    assert grant.status == GrantStatus.PENDING_APPROVAL
+    run_tasks()
+    mail = next(
+        m for p in (mail_home / "outbox").glob("*.eml")
+        if (m := email.message_from_bytes(p.read_bytes(), policy=email.policy.default))["To"] == supervisor.email
+    )
+    assert mail["Subject"].strip().startswith("Approval needed: Flowers (80.00 EUR)")
+    link = re.search(r"http://\S+/desk/approvals/link/\S+/", mail.get_body(preferencelist=("plain",)).get_content())
+    assert link, "the email has no approval link"
+
+    page.goto(link.group(0))
+    expect(page).to_have_url(re.compile(r"/desk/login/\?next="))  # signed out: sign in first
+    login_as(page, supervisor)
+    page.goto(link.group(0))
+    expect(page.get_by_role("heading")).to_contain_text("Approve Flowers 80.00 EUR?")
+    assert Grant.objects.get().status == GrantStatus.PENDING_APPROVAL
+    screenshot(page, "goodwill-approval-link")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".notice.success, .messages").first).to_contain_text("approved")
+    assert Grant.objects.get().status == GrantStatus.GRANTED
+    page.goto(link.group(0))  # replayed: nothing to decide any more
+    expect(page.locator("body")).to_contain_text("Nothing was changed")
+    assert Grant.objects.get().status == GrantStatus.GRANTED
+    assert page_problems.csp_violations(page) == []

@@ -78,6 +78,7 @@ def test_an_agent_grants_through_the_api(everyone, ticket, voucher):
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "fulfilled" and body["code"] == "CODE-0" and "CODE-0" in body["snippet"]
+    assert body["source"] == ""  # set only on pre-approved grants (an incident's)
 
 
 @pytest.mark.parametrize(("who", "status", "code"), [

@@ -80,6 +80,28 @@ def test_it_skips_the_mandate_but_counts_in_every_budget(ticket, agent, agent_ma
 
 
 @pytest.mark.django_db
+def test_the_customer_panel_says_where_a_pre_approved_gesture_came_from(ticket, customer, agent, supervisor, voucher):
+    from tests.desk.conftest import client_for
+
+    preapproved(ticket, voucher, supervisor)
+    panel = client_for(agent).get(f"/desk/customers/{customer.pk}/goodwill/").content.decode()
+    assert "by Sue Supervisor for INC-12" in panel
+
+
+@pytest.mark.django_db
+def test_pre_approved_grants_stay_out_of_the_approval_times(ticket, agent, supervisor, credit):
+    from frontdesk.goodwill.reports import approval_times, cost_report
+    from frontdesk.goodwill.services import gesture_approve, gesture_grant
+
+    preapproved(ticket, credit, supervisor, value="100")
+    asked = gesture_grant(ticket=ticket, agent=agent, gesture=credit, value="60", currency="EUR", reason="delay")
+    gesture_approve(grant=asked, agent=supervisor)
+    times = approval_times()
+    assert (times["decided"], times["approved"]) == (1, 1)
+    assert cost_report()["total"] == "160.00"  # both cost money all the same
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(("value", "currency", "source", "code"), [
     ("250", "EUR", SOURCE, "out_of_range"),
     ("-1", "EUR", SOURCE, "negative_value"),

@@ -112,6 +112,7 @@ class GrantOut(Schema):
     decided_at: datetime | None
     last_error: str
     snippet: str
+    source: str
 
 
 class EntryOut(Schema):
@@ -172,6 +173,7 @@ def _grant_out(grant) -> dict:
         "status": grant.status, "code": grant.code, "requested_at": grant.requested_at,
         "decided_by_id": grant.decided_by_id, "decided_at": grant.decided_at, "last_error": grant.last_error,
         "snippet": fill_snippet(grant) if grant.status in ("granted", "fulfilled", "failed") else "",
+        "source": grant.source,
     }
 
 

@@ -235,6 +235,12 @@ class Grant(models.Model):
     def __str__(self) -> str:
         return f"{self.gesture} {self.value} {self.currency} for {self.customer_id} ({self.status})"
 
+    @property
+    def source_label(self) -> str:
+        """``incident:12`` → ``INC-12`` (the incidents' reference); any other source as written."""
+        kind, _, ident = self.source.partition(":")
+        return f"INC-{ident}" if kind == "incident" and ident else self.source
+
 
 class EntryKind(models.TextChoices):
     REQUESTED = "requested", "Requested (above mandate)"

@@ -55,8 +55,10 @@ def cost_report(*, since: datetime | None = None, until: datetime | None = None)
 
 
 def approval_times() -> dict:
+    # Pre-approved grants (``source``, e.g. an incident's) were decided elsewhere, before they
+    # were created: counting their zero waits would flatter the figures.
     decided = list(
-        Grant.objects.filter(decided_at__isnull=False).values_list("requested_at", "decided_at", "status")
+        Grant.objects.filter(decided_at__isnull=False, source="").values_list("requested_at", "decided_at", "status")
     )
     seconds = sorted((d - r).total_seconds() for r, d, _ in decided)
     median = seconds[len(seconds) // 2] if seconds else None

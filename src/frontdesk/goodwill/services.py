@@ -102,7 +102,11 @@ def _lock_budgets(*, agent: Agent, group: Group | None, customer_id: int) -> Non
     """Take the row locks of every budget a grant touches, always in the same (key) order so
     two grants never deadlock. On SQLite the transaction already holds the database's write
     lock (BEGIN IMMEDIATE), which serialises writers just the same."""
-    keys = sorted({f"agent:{agent.pk}", f"customer:{customer_id}", *([f"group:{group.pk}"] if group else [])})
+    _lock_keys({f"agent:{agent.pk}", f"customer:{customer_id}", *([f"group:{group.pk}"] if group else [])})
+
+
+def _lock_keys(keys: set[str]) -> None:
+    keys = sorted(keys)
     BudgetLock.objects.bulk_create([BudgetLock(key=key) for key in keys], ignore_conflicts=True)
     list(BudgetLock.objects.select_for_update().filter(key__in=keys).order_by("key"))
 
@@ -192,13 +196,26 @@ def _ask_approvers(grant: Grant, *, reminder: int = 0, escalate: bool = False) -
     sent = 0
     prefix = {0: "Approval needed", 1: "Reminder: approval needed"}.get(reminder, "Overdue approval")
     for approver in {a.pk: a for a in approvers}.values():
+        # In the desk and by email: each approver's own signed link (it works for them alone).
         sent += notify_agents(
             agents=[approver], kind="goodwill_approval", ticket=grant.ticket,
             url=links.approval_url(grant=grant, approver=approver),
             text=f"{prefix}: {_label(grant)} for #{grant.ticket.reference}, asked by {grant.agent.name}",
-            key=f"goodwill-approval:{grant.pk}:{reminder}",
+            key=f"goodwill-approval:{grant.pk}:{reminder}", email=True, detail=_approval_detail(grant),
         )
     return sent
+
+
+def _approval_detail(grant: Grant) -> str:
+    why = grant.entries.filter(kind=EntryKind.REQUESTED).values_list("detail", flat=True).first() or ""
+    lines = [
+        f"Customer: {grant.customer.name}",
+        f"Reason: {grant.get_reason_display()}" + (f" — {grant.note}" if grant.note else ""),
+        f"Why it needs approval ({grant.agent.name}'s mandate): {why}." if why else "",
+        "The link opens a page where you approve or deny; opening it decides nothing. It works for you "
+        "alone, signed in, until the request is decided.",
+    ]
+    return "\n".join(line for line in lines if line)
 
 
 # ---------------------------------------------------------------------------------------- granting
@@ -277,6 +294,10 @@ def gesture_grant_preapproved(
     if not source or len(source) > 100:
         raise InvalidInput("A pre-approved grant needs a source of at most 100 characters.", code="invalid_source")
     amount, currency = _validated_amount(gesture=gesture, value=value, currency=currency, reason=reason)
+    # The customer's budget lock only: an ordinary grant to this customer at the same moment
+    # then sees this one in the per-customer total. Not the approver's (one lock for every
+    # worker of a distribution would serialise them, and no mandate is checked here).
+    _lock_keys({f"customer:{ticket.requester_id}"})
     existing = _by_source(source, ticket.requester_id)
     if existing is not None:
         return existing, False

@@ -2,7 +2,8 @@
 
 A rule is a function ``(ticket) -> str | None``: the explanation when it applies. Add one by
 appending it to ``RULES``. Rules about other apps read the ticket's timeline (the SLA app's
-``sla`` events, the satisfaction app's ``satisfaction`` events), so goodwill imports neither.
+``sla`` events, the satisfaction app's ``satisfaction`` events, the incidents app's
+``incident`` events), so goodwill imports none of them.
 Each rule reads its own setting, if it has one; an empty or zero setting turns it off.
 """
 
@@ -78,7 +79,37 @@ def bad_rating(ticket: Ticket) -> str | None:
     return f"suggested because the customer rated this conversation Bad{quoted}"
 
 
-RULES: list[Callable[[Ticket], str | None]] = [high_value_plan, many_tickets_this_month, sla_target_missed, bad_rating]
+def linked_incident(ticket: Ticket) -> str | None:
+    """FRONTDESK_GOODWILL_INCIDENT_SEVERITIES: the ticket is linked to an incident of one of these
+    severities. Reads the ``incident`` events (the incidents contract: ``after`` has incident,
+    reference, title, severity, status, action): an incident counts from its ``linked`` event
+    until a later ``unlinked`` one; later events (updates, resolved) carry its current title and
+    severity. With several linked incidents, the one with the latest event is named."""
+    severities = set(settings.FRONTDESK_GOODWILL_INCIDENT_SEVERITIES)
+    if not severities:
+        return None
+    linked: dict[object, dict] = {}
+    for after in ticket.events.filter(kind="incident").order_by("created_at", "id").values_list("after", flat=True):
+        if not isinstance(after, dict) or after.get("incident") is None:
+            continue
+        key, action = after["incident"], after.get("action")
+        if action == "unlinked":
+            linked.pop(key, None)
+        elif action == "linked" or key in linked:
+            linked.pop(key, None)  # re-inserted last: the most recently heard of
+            linked[key] = after
+    for after in reversed(linked.values()):
+        severity = str(after.get("severity") or "").lower()
+        if severity in severities:
+            name = " ".join(str(part).strip() for part in (
+                after.get("reference") or f"INC-{after['incident']}", after.get("title") or "") if str(part).strip())
+            return f"suggested because this ticket is linked to {name} ({severity})"
+    return None
+
+
+RULES: list[Callable[[Ticket], str | None]] = [
+    high_value_plan, many_tickets_this_month, sla_target_missed, bad_rating, linked_incident,
+]
 
 
 def suggestions_for(ticket: Ticket) -> list[str]:

@@ -128,6 +128,7 @@ class OutboundKind(models.TextChoices):
     ACK = "ack", "Acknowledgement"
     NOTIFICATION = "notification", "Notification"
     AUTOMATIC = "automatic", "Automatic message (reminder, update, check-in)"
+    AGENT = "agent", "Notification to an agent"
 
 
 class OutboundStatus(models.TextChoices):
@@ -170,6 +171,10 @@ class OutboundMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
+    # Kind "agent": the agent notification this email carries (one email per notification).
+    notification = models.OneToOneField(
+        "notifications.Notification", null=True, blank=True, on_delete=models.SET_NULL, related_name="email"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -60,3 +60,12 @@ def email_survey(*, event_id: int) -> str:
 
     outbound = outbound_queue_survey(event_id=event_id)
     return f"queued {outbound.pk}" if outbound else "nothing to send"
+
+
+@retrying_task
+def email_notification(*, notification_id: int) -> str:
+    """The ``email`` channel of agent notifications (subscriptions.NOTIFICATION_CHANNELS)."""
+    from .agent_mail import outbound_queue_agent_notification
+
+    outbound = outbound_queue_agent_notification(notification_id=notification_id)
+    return f"queued {outbound.pk}" if outbound else "nothing to send"

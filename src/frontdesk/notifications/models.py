@@ -19,6 +19,8 @@ class Notification(models.Model):
     )
     url = models.CharField(max_length=500, blank=True)
     key = models.CharField(max_length=200, blank=True)
+    # Said in the email when the notification is also emailed (the list shows ``text`` only).
+    detail = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
