@@ -60,13 +60,9 @@ def update_post(request: HttpRequest, incident_id: int):
         return _refused(request, incident, error, panel)
     before = incident.status
     incident.refresh_from_db()
-    text = "Update sent; it is going out to every affected customer."
-    if request.htmx and incident.status != before:  # the header and the banner change: reload the page
-        messages.success(request, text)
-        response = panel()
-        response["HX-Redirect"] = reverse("desk:incident", args=[incident.pk])
-        return response
-    return _done(request, incident, text, panel)
+    # A status change also refreshes the header's status badge (out of band).
+    return _done(request, incident, "Update sent; it is going out to every affected customer.",
+                 lambda **extra: panel(status_changed=incident.status != before, **extra))
 
 
 def _gesture(request: HttpRequest, incident, **extra):
