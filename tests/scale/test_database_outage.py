@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 
@@ -58,7 +59,9 @@ def start(tmp_path, proxy):
     db = connection.settings_dict
     url = f"postgres://{db['USER'] or 'postgres'}@127.0.0.1:{proxy.port}/{db['NAME']}?conn_max_age=600"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "FRONTDESK_"))}
+    # The test's secret key, so the session it signs in with is valid in the web process.
     env.update(DATABASE_URL=url, FRONTDESK_HOME=str(tmp_path / "home"), FRONTDESK_LOG_LEVEL="WARNING",
+               FRONTDESK_SECRET_KEY=settings.SECRET_KEY,
                PYTHONPATH=os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]))
     processes = []
 
@@ -139,7 +142,8 @@ def test_it_answers_503_during_an_outage_and_recovers_by_itself(start, proxy):
     proxy.start()
     _eventually(lambda: _get(f"{web}/api/v1/tickets", token)[0] == 200)
     _eventually(lambda: _get(f"{web}/healthz")[0] == 200)
-    assert _get(f"{web}/desk/", session=session)[0] == 200
+    status, _, body = _get(f"{web}/desk/", session=session)
+    assert status == 200 and 'name="password"' not in body, "the workspace, not the sign-in page"
     _eventually(lambda: _send(smtp_port, 2) is None)  # the sender's retry
     stored = sorted(InboundMessage.objects.values_list("message_id", flat=True))
     assert stored == ["outage-1@example.net", "outage-2@example.net"]
