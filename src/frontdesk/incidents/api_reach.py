@@ -15,7 +15,8 @@ from frontdesk.core.errors import NotFound
 from frontdesk.core.schemas import StrictIn
 from frontdesk.goodwill.models import Gesture, Reason
 
-from . import distribution, reports, resolution, selectors
+from . import distribution, reports, resolution
+from .api import _incident
 from .broadcasts import broadcast_post
 from .models import Broadcast, Incident
 
@@ -92,10 +93,6 @@ class DeliveryLine(Schema):
 class DeliveryReport(Schema):
     total: int
     customers: list[DeliveryLine]
-
-
-def _incident(request, incident_id: int) -> Incident:
-    return selectors.incident_get_for_agent(agent=request.auth, incident_id=incident_id)
 
 
 def _broadcast_out(broadcast: Broadcast, line: reports.UpdateLine | None = None) -> dict:

@@ -249,7 +249,20 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class BroadcastDelivery(models.Model):
+class DeliveryRow(models.Model):
+    """What every per-customer delivery row of an incident keeps: its state, the last error
+    and how often it was tried."""
+
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class BroadcastDelivery(DeliveryRow):
     """One update for one affected customer: unique per (broadcast, affected), so nobody gets
     an update twice. A worker claims a pending row under a row lock and, in the same
     transaction, posts the message and marks the row sent: a worker killed halfway rolls back
@@ -257,13 +270,9 @@ class BroadcastDelivery(models.Model):
 
     broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="deliveries")
     affected = models.ForeignKey(AffectedCustomer, on_delete=models.CASCADE, related_name="deliveries")
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     message = models.ForeignKey("tickets.Message", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
-    error = models.CharField(max_length=300, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["broadcast", "status", "id"], name="broadcast_delivery_state")]
@@ -319,19 +328,15 @@ class IncidentGesture(models.Model):
         return f"incident:{self.incident_id}"
 
 
-class GestureDelivery(models.Model):
+class GestureDelivery(DeliveryRow):
     """The incident's gesture for one affected customer: claimed and granted in one
     transaction (see ``BroadcastDelivery``); ``grant`` is goodwill's row, whose status says
     whether the customer received it (fulfilled), is waiting (granted) or not (failed)."""
 
     incident_gesture = models.ForeignKey(IncidentGesture, on_delete=models.CASCADE, related_name="deliveries")
     affected = models.ForeignKey(AffectedCustomer, on_delete=models.CASCADE, related_name="gesture_deliveries")
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     grant = models.ForeignKey("goodwill.Grant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    error = models.CharField(max_length=300, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["incident_gesture", "status", "id"], name="gesture_delivery_state")]
