@@ -187,10 +187,7 @@ def _incident(request, incident_id: int) -> Incident:
 def _owner(owner_id: int | None) -> Agent | None:
     if owner_id is None:
         return None
-    owner = Agent.objects.filter(pk=owner_id, is_active=True).first()
-    if owner is None:
-        raise InvalidInput("owner_id is not an active agent.", code="invalid_owner")
-    return owner
+    return selectors.incident_owner_get(owner_id=owner_id)
 
 
 @router.get("/incidents", response=IncidentPage)
@@ -315,10 +312,7 @@ def _import_out(job: AffectedImport) -> dict:
 
 
 def _job(incident: Incident, public_id: UUID) -> AffectedImport:
-    job = AffectedImport.objects.filter(incident=incident, public_id=public_id).first()
-    if job is None:
-        raise NotFound("No such import.")
-    return job
+    return selectors.import_job_get(incident=incident, public_id=public_id)
 
 
 @router.post("/incidents/{incident_id}/imports", response={201: ImportOut})

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from frontdesk.accounts.models import Agent
-from frontdesk.core.errors import NotFound
+from frontdesk.core.errors import InvalidInput, NotFound
 from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.selectors import tickets_visible_to
 
-from .models import AffectedCustomer, Incident, IncidentStatus, IncidentTicket
+from .models import AffectedCustomer, AffectedImport, Incident, IncidentStatus, IncidentTicket
 
 
 def incidents_visible_to(*, agent: Agent) -> QuerySet[Incident]:
@@ -38,6 +38,22 @@ def incident_list(*, agent: Agent, status: str = "") -> QuerySet[Incident]:
         ticket_count=Count("ticket_links", distinct=True),
         affected_count=Count("affected", distinct=True),
     )
+
+
+def incident_owner_get(*, owner_id: int) -> Agent:
+    """The agent to own an incident: an active one, or ``InvalidInput``."""
+    owner = Agent.objects.filter(pk=owner_id, is_active=True).first()
+    if owner is None:
+        raise InvalidInput("Choose an active agent as owner.", code="invalid_owner")
+    return owner
+
+
+def import_job_get(*, incident: Incident, public_id) -> AffectedImport:
+    """A CSV upload of ``incident`` (the caller has checked the incident), or ``NotFound``."""
+    job = AffectedImport.objects.filter(incident=incident, public_id=public_id).select_related("uploaded_by").first()
+    if job is None:
+        raise NotFound("No such import.")
+    return job
 
 
 def incident_get_for_agent(*, agent: Agent, incident_id: int) -> Incident:

@@ -66,10 +66,8 @@ def _form_fields(post) -> dict:
         fields["started_at"] = started
     if "owner" in post:
         owner_id = post.get("owner")
-        fields["owner"] = Agent.objects.filter(pk=int(owner_id), is_active=True).first() \
-            if owner_id and owner_id.isdigit() else None
-        if owner_id and fields["owner"] is None:
-            raise InvalidInput("Choose an active agent as owner.", code="invalid_owner")
+        fields["owner"] = selectors.incident_owner_get(owner_id=int(owner_id) if owner_id.isdigit() else 0) \
+            if owner_id else None
     return fields
 
 

@@ -92,10 +92,10 @@ def import_upload(request: HttpRequest, incident_id: int):
 
 
 def _job(incident, public_id) -> AffectedImport:
-    job = AffectedImport.objects.filter(incident=incident, public_id=public_id).select_related("uploaded_by").first()
-    if job is None:
-        raise Http404
-    return job
+    try:
+        return selectors.import_job_get(incident=incident, public_id=public_id)
+    except NotFound as exc:
+        raise Http404 from exc
 
 
 def import_page(request: HttpRequest, incident_id: int, public_id):
