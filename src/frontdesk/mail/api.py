@@ -50,6 +50,7 @@ class TicketEmailsOut(Schema):
 
 @router.get("/tickets/{reference}/emails", response=TicketEmailsOut)
 def ticket_emails(request, reference: str):
+    """The ticket's mail in and out (to customers); agent notification mail is not listed."""
     ticket = ticket_get_for_agent(agent=request.auth, reference=reference)
     return {
         "inbound": [

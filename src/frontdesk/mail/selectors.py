@@ -9,7 +9,7 @@ from frontdesk.core.errors import NotFound
 from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.selectors import tickets_visible_to
 
-from .models import InboundMessage, OutboundMessage
+from .models import InboundMessage, OutboundKind, OutboundMessage
 
 
 def ticket_inbound(*, ticket: Ticket) -> QuerySet[InboundMessage]:
@@ -17,7 +17,12 @@ def ticket_inbound(*, ticket: Ticket) -> QuerySet[InboundMessage]:
 
 
 def ticket_outbound(*, ticket: Ticket) -> QuerySet[OutboundMessage]:
-    return OutboundMessage.objects.filter(ticket=ticket).order_by("created_at", "id")
+    """The ticket's mail to customers. Never the email of an agent notification (kind
+    ``agent``): it is filed on the ticket only for delivery, is mail to one of our people, and
+    an approval request carries the approver's signed link (a credential). Administrators see
+    it in the outbox (admin); its delivery events stay on the timeline (recipient and status
+    only)."""
+    return OutboundMessage.objects.filter(ticket=ticket).exclude(kind=OutboundKind.AGENT).order_by("created_at", "id")
 
 
 def inbound_get_for_agent(*, agent: Agent, inbound_id: int) -> InboundMessage:
