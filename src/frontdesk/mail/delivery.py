@@ -11,8 +11,9 @@ import logging
 import os
 import smtplib
 import ssl
+from email.header import Header
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -31,6 +32,8 @@ from .models import OutboundMessage, OutboundStatus, outbox_dir
 
 logger = logging.getLogger(__name__)
 
+# CRLF line ends, folded headers; a value stored pre-folded (the Subject) is sent as it is.
+SMTP_POLICY = SMTP.clone(refold_source="none")
 MAX_DELIVERY_ATTEMPTS = 8
 RELAY_TIMEOUT_SECONDS = 30
 FINAL = {OutboundStatus.SENT, OutboundStatus.FAILED, OutboundStatus.BOUNCED, OutboundStatus.DELAYED}
@@ -38,6 +41,18 @@ FINAL = {OutboundStatus.SENT, OutboundStatus.FAILED, OutboundStatus.BOUNCED, Out
 
 class TransientDeliveryError(Exception):
     """The relay could not take the message now; the task retries it later."""
+
+
+def subject_header(subject: str) -> str:
+    """The Subject value encoded and folded for the wire, reading back as exactly ``subject``.
+
+    Not left to ``email.policy``: its folder moves a value that does not fit after
+    ``Subject: `` whole onto a continuation line (readers then see a leading space), doubles
+    a space before an encoded word, and decodes text that only looks like an RFC 2047 word.
+    ``email.header.Header`` folds at spaces and counts the header name into the first line;
+    ASCII stays readable, anything else (or a literal ``=?``) is UTF-8 encoded words."""
+    charset = "us-ascii" if subject.isascii() and "=?" not in subject else "utf-8"
+    return Header(subject, charset, header_name="Subject", maxlinelen=78).encode(splitchars=" ", linesep="\r\n")
 
 
 def build_email(outbound: OutboundMessage) -> EmailMessage:
@@ -48,7 +63,7 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
     if outbound.cc_addresses:
         email["Cc"] = ", ".join(outbound.cc_addresses)
     email["Reply-To"] = outbound.reply_to
-    email["Subject"] = outbound.subject
+    email.set_raw("Subject", subject_header(outbound.subject))
     email["Date"] = format_datetime(outbound.created_at)
     email["Message-ID"] = f"<{outbound.message_id}>"
     if outbound.in_reply_to:
@@ -147,7 +162,7 @@ def outbound_deliver(*, outbound_id: int) -> str:
     outbound = _claim(outbound_id)
     if outbound is None:
         return "nothing to do"
-    data = build_email(outbound).as_bytes(policy=SMTP_POLICY)  # CRLF line ends, folded headers
+    data = build_email(outbound).as_bytes(policy=SMTP_POLICY)
     relay = relay_settings()
     if relay is None:
         write_to_outbox(outbound, data)
