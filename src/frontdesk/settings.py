@@ -314,8 +314,9 @@ FRONTDESK_WORKER_HEARTBEAT = env_int("FRONTDESK_WORKER_HEARTBEAT", 5)
 FRONTDESK_WORKER_DEAD_AFTER = env_int("FRONTDESK_WORKER_DEAD_AFTER", 60)
 FRONTDESK_WEB_WORKERS = env_int("FRONTDESK_WEB_WORKERS", 2)
 # Incident broadcasts and gestures go out in chunks of FRONTDESK_BROADCAST_CHUNK customers, at
-# most FRONTDESK_BROADCAST_PER_MINUTE customers a minute (later chunks wait their turn in the
-# queue); resolved incidents stay on /help/status for FRONTDESK_STATUS_PAGE_RESOLVED_DAYS days.
+# most FRONTDESK_BROADCAST_PER_MINUTE customers a minute for the whole instance, all incidents
+# together (later chunks wait their turn in the queue: incidents.MailPace); resolved incidents
+# stay on /help/status for FRONTDESK_STATUS_PAGE_RESOLVED_DAYS days.
 FRONTDESK_BROADCAST_CHUNK = env_int("FRONTDESK_BROADCAST_CHUNK", 200)
 FRONTDESK_BROADCAST_PER_MINUTE = env_int("FRONTDESK_BROADCAST_PER_MINUTE", 6000)
 FRONTDESK_STATUS_PAGE_RESOLVED_DAYS = env_int("FRONTDESK_STATUS_PAGE_RESOLVED_DAYS", 7)

@@ -2,8 +2,9 @@
 
 ``broadcast_post`` stores the update (and the new incident status) and enqueues the fan-out.
 The fan-out writes one ``BroadcastDelivery`` per affected customer (unique per broadcast and
-customer) and schedules chunks of them on the task queue, later chunks ``run_after`` a delay
-that keeps the pace under ``FRONTDESK_BROADCAST_PER_MINUTE``. Each delivery is claimed by a
+customer) and schedules chunks of them on the task queue, each chunk ``run_after`` the start of a window
+taken from the instance's one pace (``MailPace``), so all incident mail together stays under
+``FRONTDESK_BROADCAST_PER_MINUTE``. Each delivery is claimed by a
 conditional UPDATE (pending → sent) in the same transaction that posts the message, so a
 worker killed halfway leaves it pending (the chunk task is handed back and runs again) and
 two workers never both post it.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -45,6 +46,7 @@ from .models import (
     Incident,
     IncidentStatus,
     IncidentTicket,
+    MailPace,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ MAX_BODY = 20_000
 PURPOSES = {BroadcastKind.UPDATE: "incident_update", BroadcastKind.RESOLUTION: "incident_resolution"}
 FAN_OUT_BATCH = 5_000
 BROADCAST_ACTOR = "incidents"
+PACE = 1  # the one MailPace row
 
 
 def clean_body(body: str, *, field: str = "The update") -> str:
@@ -111,15 +114,38 @@ def enqueue_at(task, when, **kwargs) -> None:
 
 
 def schedule_chunks(task, ids: list[int], **kwargs) -> int:
-    """Enqueue ``task(ids=chunk, **kwargs)`` per chunk of ``ids``, each chunk later than the last
-    by the time the rate limit gives a chunk. Returns the number of chunks."""
+    """Enqueue ``task(ids=chunk, **kwargs)`` per chunk of ``ids``, each at the start of the
+    window it takes from the instance's pace (``reserve_windows``). Returns the number of
+    chunks."""
     size = max(1, settings.FRONTDESK_BROADCAST_CHUNK)
-    per_chunk = timedelta(minutes=size / max(1, settings.FRONTDESK_BROADCAST_PER_MINUTE))
-    start = timezone.now()
     chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
-    for number, chunk in enumerate(chunks):
-        enqueue_at(task, start + number * per_chunk, ids=chunk, **kwargs)
+    for chunk, start in zip(chunks, reserve_windows([len(chunk) for chunk in chunks]), strict=True):
+        enqueue_at(task, start, ids=chunk, **kwargs)
     return len(chunks)
+
+
+@transaction.atomic
+def reserve_windows(sizes: list[int]) -> list[datetime]:
+    """Start times for chunks of ``sizes`` deliveries, one after the other at
+    ``FRONTDESK_BROADCAST_PER_MINUTE``, after every window already given out: the limit holds
+    for the whole instance (all incidents, updates and gestures, every worker), not per
+    broadcast. Takes the ``MailPace`` row lock until the caller's transaction ends, so a
+    rolled-back fan-out gives its windows back."""
+    if not sizes:
+        return []
+    pace = MailPace.objects.select_for_update().filter(pk=PACE).first()
+    if pace is None:  # first use (or a flushed test database); a racing first use waits here
+        MailPace.objects.bulk_create([MailPace(pk=PACE, next_free_at=timezone.now())], ignore_conflicts=True)
+        pace = MailPace.objects.select_for_update().get(pk=PACE)
+    rate = max(1, settings.FRONTDESK_BROADCAST_PER_MINUTE)
+    start = max(timezone.now(), pace.next_free_at)  # read after the lock: waiting took time
+    starts = []
+    for size in sizes:
+        starts.append(start)
+        start += timedelta(minutes=size / rate)
+    pace.next_free_at = start
+    pace.save(update_fields=["next_free_at"])
+    return starts
 
 
 @transaction.atomic

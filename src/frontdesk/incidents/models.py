@@ -348,3 +348,16 @@ class GestureDelivery(DeliveryRow):
 
     def __str__(self) -> str:
         return f"gesture {self.incident_gesture_id} → affected {self.affected_id}: {self.status}"
+
+
+class MailPace(models.Model):
+    """The instance's one pace for incident mail (updates, resolutions, gestures): the time
+    from which the next chunk may go. Every chunk, of whichever incident, takes its window
+    ``[start, start + size / FRONTDESK_BROADCAST_PER_MINUTE)`` from here under the row lock
+    (``broadcasts.reserve_windows``), so windows never overlap across incidents or workers.
+    One row, ``pk=1``, created on first use."""
+
+    next_free_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"incident mail free from {self.next_free_at:%Y-%m-%d %H:%M:%S}"
