@@ -14,7 +14,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 
 from frontdesk.accounts.models import Agent
 from frontdesk.accounts.permissions import check_full_agent
@@ -50,7 +62,7 @@ def with_list_columns(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
 def ticket_get_for_agent(*, agent: Agent, reference: str, write: bool = False) -> Ticket:
     ticket = (
         with_list_columns(tickets_visible_to(agent=agent))
-        .select_related("requester", "organization", "group", "assignee")
+        .select_related("requester__organization", "organization", "group", "assignee")
         .filter(reference=reference.upper())
         .first()
     )
@@ -78,13 +90,16 @@ def ticket_ccs(*, ticket: Ticket) -> list:
 
 
 def ticket_messages(
-    *, ticket: Ticket, include_internal: bool = True, after_id: int | None = None
+    *, ticket: Ticket, include_internal: bool = True, after_id: int | None = None,
+    contact_points: bool = True,
 ) -> QuerySet[Message]:
     """The conversation in order; with ``after_id``, only messages added after that one (ids
-    of one ticket's messages grow in commit order: every insert holds the ticket's row lock)."""
+    of one ticket's messages grow in commit order: every insert holds the ticket's row lock).
+    ``contact_points=False`` leaves the authors' contact points to the caller (the ticket page
+    loads those of every customer it shows in one query: ``customers_with_contact_points``)."""
     messages = ticket.messages.select_related("author_agent", "author_customer").prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
-        "author_customer__contact_points",
+        *(["author_customer__contact_points"] if contact_points else []),
     )
     if not include_internal:
         messages = messages.filter(visibility=Visibility.PUBLIC)
@@ -117,11 +132,29 @@ def tickets_of_customer(
     )
 
 
-def ticket_timeline(*, ticket: Ticket) -> QuerySet[TicketEvent]:
-    return (
-        ticket.events.select_related("actor_agent", "actor_customer")
-        .prefetch_related("actor_customer__contact_points")
-        .order_by("created_at", "id")
+def ticket_timeline(*, ticket: Ticket, contact_points: bool = True) -> QuerySet[TicketEvent]:
+    events = ticket.events.select_related("actor_agent", "actor_customer").order_by("created_at", "id")
+    return events.prefetch_related("actor_customer__contact_points") if contact_points else events
+
+
+def customers_with_contact_points(customers: list) -> None:
+    """Load the contact points of all these customer instances (duplicates allowed) in one
+    query, as ``prefetch_related("contact_points")`` would for each."""
+    prefetch_related_objects([c for c in customers if c is not None], "contact_points")
+
+
+def ticket_briefs_of_customer(
+    *, agent: Agent, requester_id: int, exclude_id: int | None = None, limit: int = 10,
+) -> list[dict]:
+    """``tickets_of_customer``'s order and visibility, as ``reference``/``subject``/``status``
+    dicts: the ticket page's "Other tickets" list shows nothing else (no joined rows)."""
+    tickets = tickets_visible_to(agent=agent).filter(requester_id=requester_id)
+    if exclude_id is not None:
+        tickets = tickets.exclude(pk=exclude_id)
+    unresolved = Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1))
+    return list(
+        tickets.annotate(resolved_rank=unresolved).order_by("resolved_rank", "-updated_at", "-id")
+        .values("reference", "subject", "status")[:limit]
     )
 
 
