@@ -46,14 +46,17 @@ def tickets_visible_to(*, agent: Agent) -> QuerySet[Ticket]:
     )
 
 
+def _primary_email() -> QuerySet:
+    return ContactPoint.objects.filter(
+        customer=OuterRef("requester_id"), kind=ContactKind.EMAIL
+    ).order_by("-is_primary", "id").values("value")[:1]
+
+
 def with_list_columns(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """Annotate what a ticket row shows from other tables, instead of loading whole rows:
     the requester's primary email and the references of linked tickets."""
-    primary_email = ContactPoint.objects.filter(
-        customer=OuterRef("requester_id"), kind=ContactKind.EMAIL
-    ).order_by("-is_primary", "id").values("value")[:1]
     return tickets.annotate(
-        requester_email=Subquery(primary_email),
+        requester_email=Subquery(_primary_email()),
         merged_into_reference=F("merged_into__reference"),
         follow_up_of_reference=F("follow_up_of__reference"),
     )
@@ -368,9 +371,16 @@ def _ordered_ids(tickets: QuerySet[Ticket], *, field: str, order: list[str], des
     return [pk for _, pk in found[:count]]
 
 
+# What a workspace list row shows (and what its cursors read): ``ticket_window(row_fields=…)``.
+LIST_ROW_FIELDS = (
+    "reference", "subject", "status", "priority", "created_at", "updated_at", "sla_due_at",
+    "requester__name", "group__name", "assignee__name",
+)
+
+
 def ticket_window(
     *, agent: Agent, filters: TicketFilters, sort: str = "-updated_at", after: str | None = None,
-    before: str | None = None, limit: int = 25,
+    before: str | None = None, limit: int = 25, row_fields: tuple[str, ...] | None = None,
 ) -> TicketWindow:
     """A page of visible tickets in ``sort`` order, after the ``after`` cursor or before the
     ``before`` cursor (paging back), with cursors for both neighbours.
@@ -379,6 +389,10 @@ def ticket_window(
     (datetime sorts), or one per priority reached (``-priority``, at most four), times the
     statuses filtered on when there are several and the order is ``updated_at`` (see
     ``_ordered_ids``); then one for those rows and one for their tags (none when no ids).
+
+    ``row_fields`` (e.g. ``LIST_ROW_FIELDS``) loads only those columns of the rows and of their
+    requester, group and assignee, plus the requester's email: a list page's 25 rows then cost
+    a fraction of whole rows (every other field would be one query per row if read).
     """
     if sort not in WINDOW_SORTS:
         raise InvalidInput(f"Unknown sort {sort!r}; choose one of {', '.join(sorted(WINDOW_SORTS))}.")
@@ -424,7 +438,12 @@ def ticket_window(
         return key_field, forward_desc, [f"-{key_field}" if forward_desc else key_field,
                                          "-pk" if forward_desc else "pk"]
 
-    related = lambda qs: with_list_columns(qs.select_related("requester", "group", "assignee")).prefetch_related("tags")  # noqa: E731
+    def related(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        qs = qs.select_related("requester", "group", "assignee")
+        if row_fields is None:
+            return with_list_columns(qs.prefetch_related("tags"))
+        return qs.only(*row_fields).annotate(requester_email=Subquery(_primary_email()))
+
     # Ids first, then the rows by id: a plan that sorts (a tag's tickets, a date range) then
     # sorts bare ids, instead of joining requester, group and assignee and computing the
     # requester's email for every candidate row before the sort (SQLite does that).
@@ -436,6 +455,8 @@ def ticket_window(
         if len(ids) > limit:
             break
     by_id = {ticket.pk: ticket for ticket in related(Ticket.objects.filter(pk__in=ids))} if ids else {}
+    if row_fields is not None and by_id:
+        with_tag_names(list(by_id.values()))
     rows = [by_id[pk] for pk in ids if pk in by_id]
     more = len(rows) > limit
     rows = rows[:limit]
@@ -447,6 +468,17 @@ def ticket_window(
         next_cursor = _encode_window_cursor(rows[-1], sort) if more else None
         previous_cursor = _encode_window_cursor(rows[0], sort) if cursor and rows else None
     return TicketWindow(rows=rows, next_cursor=next_cursor, previous_cursor=previous_cursor)
+
+
+def with_tag_names(tickets: list[Ticket]) -> None:
+    """Set ``tag_names`` (sorted) on each ticket: one query of (ticket id, name) pairs, which
+    costs a list page far less than ``prefetch_related("tags")`` (a queryset per ticket)."""
+    names: dict[int, list[str]] = {ticket.pk: [] for ticket in tickets}
+    links = Ticket.tags.through.objects.filter(ticket_id__in=list(names)).order_by("tag__name")
+    for ticket_id, name in links.values_list("ticket_id", "tag__name"):
+        names[ticket_id].append(name)
+    for ticket in tickets:
+        ticket.tag_names = names[ticket.pk]
 
 
 def count_capped(tickets: QuerySet[Ticket], *, cap: int = 1000) -> int:

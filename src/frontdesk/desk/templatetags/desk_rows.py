@@ -76,7 +76,10 @@ def ticket_row(ticket, selectable) -> SafeString:
     updated = timezone.localtime(ticket.updated_at)
     assignee = ticket.assignee
     group = ticket.group
-    tags = "".join(format_html('<span class="tag">{}</span>', tag.name) for tag in ticket.tags.all())
+    names = getattr(ticket, "tag_names", None)  # ticket_window(row_fields=…) sets it
+    if names is None:
+        names = [tag.name for tag in ticket.tags.all()]
+    tags = "".join(format_html('<span class="tag">{}</span>', name) for name in names)
     values = {
         "url": _ticket_url(ticket.reference),
         "ref": reference,
