@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import nh3
 from django.utils.safestring import SafeString, mark_safe
 
-from frontdesk.accounts.models import Agent
+from frontdesk.accounts.models import Agent, Group, Role
 from frontdesk.core.text import URL_SCHEMES, text_to_html
 from frontdesk.desk.followup_display import FOLLOWUP_EVENT_KINDS, describe_followup_event
 from frontdesk.mail.quotes import visible_text
@@ -72,19 +72,49 @@ def message_views(messages: Iterable[Message], *, new_after: int | None = None) 
 
 
 
-def group_options(groups: Iterable) -> list[tuple[int, str]]:
+@dataclass(frozen=True)
+class People:
+    """Groups and agents as the side panel and the timeline show them (no model rows)."""
+
+    groups: list[tuple[int, str, int]]  # (id, name, tier) in (tier, name) order
+    agents: list[tuple[int, str, str, str, bool]]  # (id, name, email, role, is_active) in id order
+    memberships: dict[int, set[int]]  # agent id → group ids
+
+    @property
+    def names_by_email(self) -> dict[str, str]:
+        return {email: name for _, name, email, _, _ in self.agents}
+
+
+def people() -> People:
+    """Every group, and every agent with their groups: two queries of plain values."""
+    groups = list(Group.objects.order_by("tier", "name").values_list("pk", "name", "tier"))
+    agents: dict[int, tuple] = {}
+    memberships: dict[int, set[int]] = {}
+    rows = Agent.objects.order_by("pk").values_list("pk", "name", "email", "role", "is_active", "groups__pk")
+    for pk, name, email, role, is_active, group_id in rows:
+        agents[pk] = (pk, name, email, role, is_active)
+        groups_of = memberships.setdefault(pk, set())
+        if group_id is not None:
+            groups_of.add(group_id)
+    return People(groups=groups, agents=list(agents.values()), memberships=memberships)
+
+
+def group_options(people: People) -> list[tuple[int, str]]:
     """(id, text) choices of the side panel's group field."""
-    return [(group.pk, f"{group.name} (tier {group.tier})") for group in groups]
+    return [(pk, f"{name} (tier {tier})") for pk, name, tier in people.groups]
 
 
-def assignee_options(agents: Iterable[Agent], *, ticket) -> list[tuple[int, str]]:
-    """(id, text) choices of the side panel's assignee field; an agent outside the ticket's
-    group is marked (they must join it first). Reads ``groups`` from each agent's prefetch."""
+def assignee_options(people: People, *, ticket) -> list[tuple[int, str]]:
+    """(id, text) choices of the side panel's assignee field: active full agents; one outside
+    the ticket's group is marked (they must join it first)."""
     options = []
-    for person in agents:
-        outside = ticket.group_id is not None and ticket.group_id not in {g.pk for g in person.groups.all()}
-        options.append((person.pk, f"{person.name} (not in {ticket.group.name})" if outside else person.name))
+    for pk, name, _email, role, is_active in people.agents:
+        if not is_active or role == Role.LIGHT:
+            continue
+        outside = ticket.group_id is not None and ticket.group_id not in people.memberships.get(pk, ())
+        options.append((pk, f"{name} (not in {ticket.group.name})" if outside else name))
     return options
+
 
 def _label(choices, value) -> str:
     try:
@@ -171,10 +201,14 @@ class EventView:
     text: str
 
 
-def event_views(events: Iterable[TicketEvent]) -> list[EventView]:
+def event_views(events: Iterable[TicketEvent], *, people: People | None = None) -> list[EventView]:
+    """``people`` (when the caller has it) names the agents of assignment events without a query."""
     events = list(events)
     emails = {
         value for e in events if e.kind == EventKind.ASSIGNEE for value in (e.before, e.after) if value
     }
-    names = dict(Agent.objects.filter(email__in=emails).values_list("email", "name")) if emails else {}
+    if people is not None:
+        names = people.names_by_email
+    else:
+        names = dict(Agent.objects.filter(email__in=emails).values_list("email", "name")) if emails else {}
     return [EventView(e, describe(e, agent_names=names)) for e in events]

@@ -17,15 +17,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.accounts.permissions import check_full_agent
-from frontdesk.accounts.selectors import agent_get, agent_list, group_get, group_list
+from frontdesk.accounts.selectors import agent_get, group_get
 from frontdesk.core.errors import DomainError, InvalidInput, NotFound
 from frontdesk.tickets import selectors, services
 from frontdesk.tickets.attachments import NewAttachment, download_response
 from frontdesk.tickets.lifecycle import TRANSITIONS
-from frontdesk.tickets.models import Priority, Status, Ticket
+from frontdesk.tickets.models import EventKind, Priority, Status, Ticket
 
 from .presence import presence_beat, presence_leave, presence_others
-from .ticket_display import assignee_options, event_views, group_options, message_views
+from .ticket_display import assignee_options, event_views, group_options, message_views, people
 
 MAX_UPLOADS = 20
 CHANGES = ("status", "priority", "group", "assignee", "tags")
@@ -56,6 +56,8 @@ def _local_time(time_zone: str) -> datetime | None:
 
 
 def customer_panel_context(*, agent, ticket: Ticket) -> dict:
+    """The customer panel. The caller has loaded the requester's contact points (one query for
+    every customer on the page, ``selectors.customers_with_contact_points``) and organization."""
     customer = ticket.requester
     return {
         "customer": customer,
@@ -63,9 +65,12 @@ def customer_panel_context(*, agent, ticket: Ticket) -> dict:
         "customer_org": customer.organization,
         "customer_local_time": _local_time(customer.time_zone),
         "customer_preferences": sorted((customer.preferences or {}).items()),
-        "other_tickets": selectors.tickets_of_customer(
-            agent=agent, requester_id=customer.pk, exclude_id=ticket.pk, limit=10
-        ),
+        "other_tickets": [
+            {**brief, "status_label": Status(brief["status"]).label}
+            for brief in selectors.ticket_briefs_of_customer(
+                agent=agent, requester_id=customer.pk, exclude_id=ticket.pk, limit=10
+            )
+        ],
         "can_edit_customer": agent.is_active and not agent.is_light,
     }
 
@@ -73,24 +78,31 @@ def customer_panel_context(*, agent, ticket: Ticket) -> dict:
 def ticket_context(request, ticket: Ticket, *, new_after: int | None = None, **extra) -> dict:
     """Everything the page shows, in a fixed number of queries whatever the ticket's size."""
     agent = request.user
-    conversation = message_views(selectors.ticket_messages(ticket=ticket), new_after=new_after)
+    messages = list(selectors.ticket_messages(ticket=ticket, contact_points=False))
+    events = list(selectors.ticket_timeline(ticket=ticket, contact_points=False))
+    # One query for the contact points of the requester and of every customer who wrote or acted.
+    selectors.customers_with_contact_points(
+        [ticket.requester, *(m.author_customer for m in messages), *(e.actor_customer for e in events)]
+    )
+    conversation = message_views(messages, new_after=new_after)
     can_write = agent.is_active and not agent.is_light
+    # Groups and agents: the side panel's choices, and the names in assignment events.
+    team = people() if can_write or any(e.kind == EventKind.ASSIGNEE for e in events) else None
     context = {
         "ticket": ticket,
         # Not "messages": that name belongs to django.contrib.messages (the layout's flash notices).
         "conversation_messages": conversation,
         "last_message_id": conversation[-1].pk if conversation else 0,
-        "events": event_views(selectors.ticket_timeline(ticket=ticket)),
-        "tags": sorted(tag.name for tag in ticket.tags.all()),
+        "events": event_views(events, people=team),
+        "tags": sorted(ticket.tags.values_list("name", flat=True)),
         "can_write": can_write,
         "can_reply": can_write and ticket.status != Status.CLOSED,
         "statuses": [(s, Status(s).label) for s in Status.values
                      if s == ticket.status or s in TRANSITIONS[ticket.status]],
         "reply_statuses": [(s, Status(s).label) for s in (Status.PENDING, Status.ON_HOLD, Status.SOLVED)],
         "priorities": Priority.choices,
-        "group_options": group_options(group_list()) if can_write else [],
-        "assignee_options": assignee_options(
-            (a for a in agent_list() if not a.is_light), ticket=ticket) if can_write else [],
+        "group_options": group_options(team) if can_write else [],
+        "assignee_options": assignee_options(team, ticket=ticket) if can_write else [],
         "others": presence_others(ticket_id=ticket.pk, agent=agent),
         "composer": {"kind": "note" if not can_write else "reply", "body": ""},
         "max_upload_mb": settings.FRONTDESK_MAX_ATTACHMENT_BYTES // (1024 * 1024),

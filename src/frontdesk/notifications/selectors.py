@@ -10,9 +10,11 @@ UNREAD_COUNT_CAP = 99
 
 
 def unread_count(*, agent: Agent) -> int:
-    """Unread notifications, capped (the header shows "99+")."""
-    unread = Notification.objects.filter(agent=agent, read_at__isnull=True).values("pk")[: UNREAD_COUNT_CAP + 1]
-    return Notification.objects.filter(pk__in=unread).count()
+    """Unread notifications, capped (the header shows "99+"). Every workspace page asks: the
+    ids of at most CAP + 1 index entries, counted here (a ``COUNT`` over a ``LIMIT`` subquery
+    reads the same entries but costs the ORM twice the Python)."""
+    unread = Notification.objects.filter(agent_id=agent.pk, read_at__isnull=True).order_by()
+    return len(unread.values_list("pk", flat=True)[: UNREAD_COUNT_CAP + 1])
 
 
 def notifications_for(*, agent: Agent, limit: int = 100) -> list[Notification]:

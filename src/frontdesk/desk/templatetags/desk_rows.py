@@ -1,0 +1,101 @@
+"""``{% ticket_row ticket selectable %}``: one ticket row of the inbox and search tables.
+
+Written in Python rather than as an included template: a page shows 25 rows, and the
+template engine spent about 0.2 ms on each (an ``{% include %}`` per row, two ``{% url %}``,
+a dozen filters); this builds the same markup in about a tenth of that (bench/desk_pages.py).
+Every value goes through ``format_html``/``escape``: customer content (subjects, names, tags)
+is escaped exactly as the template escaped it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django import template
+from django.urls import get_script_prefix, reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
+
+from frontdesk.sla.templatetags.sla import sla_badge
+from frontdesk.tickets.models import Priority, Status
+
+register = template.Library()
+
+_REFERENCE = "REFERENCE"  # stands in for the reference in the reversed URL (references are A-Z, 2-9)
+_STATUS_LABELS = dict(Status.choices)
+_PRIORITY_LABELS = dict(Priority.choices)
+
+_SELECT = (
+    '<td class="col-select">\n'
+    '    <input type="checkbox" name="t" value="{ref}" form="bulk-form" id="select-{ref}" aria-label="Select {ref}">\n'
+    "  </td>"
+)
+_ROW = (
+    '<tr class="ticket-row" data-ticket-url="{url}" data-reference="{ref}">\n'
+    "  {select}\n"
+    '  <td class="col-subject">\n'
+    '    <a class="ticket-link" href="{url}">{subject}</a>\n'
+    '    <div class="ticket-meta muted"><span class="ref">{ref}</span>\n'
+    "      · {requester}\n"
+    "      {tags}\n"
+    "    </div>\n"
+    "  </td>\n"
+    '  <td class="col-status"><span class="badge status-{status}">{status_label}</span>{sla}</td>\n'
+    '  <td class="col-priority"><span class="priority priority-{priority}">{priority_label}</span></td>\n'
+    '  <td class="col-assignee">{assignee}\n'
+    '    <div class="muted">{group}</div></td>\n'
+    '  <td class="col-updated"><time datetime="{updated_iso}" title="{updated_title} UTC">'
+    "{updated_ago} ago</time></td>\n"
+    "</tr>\n"
+)
+
+
+def _ticket_url(reference: str) -> str:
+    # One reverse per row would be a fifth of the row's cost; the pattern is fixed per process.
+    return escape(_ticket_url_pattern().replace(_REFERENCE, quote(reference, safe="")))
+
+
+_pattern: dict[str, str] = {}
+
+
+def _ticket_url_pattern() -> str:
+    prefix = get_script_prefix()
+    if prefix not in _pattern:
+        _pattern[prefix] = reverse("desk:ticket", args=[_REFERENCE])
+    return _pattern[prefix]
+
+
+@register.simple_tag
+def ticket_row(ticket, selectable) -> SafeString:
+    """The row of ``ticket`` (a list row: requester, group, assignee and tags loaded)."""
+    reference = escape(ticket.reference)
+    requester = ticket.requester
+    updated = timezone.localtime(ticket.updated_at)
+    assignee = ticket.assignee
+    group = ticket.group
+    names = getattr(ticket, "tag_names", None)  # ticket_window(row_fields=…) sets it
+    if names is None:
+        names = [tag.name for tag in ticket.tags.all()]
+    tags = "".join(format_html('<span class="tag">{}</span>', name) for name in names)
+    values = {
+        "url": _ticket_url(ticket.reference),
+        "ref": reference,
+        "select": _SELECT.format(ref=reference) if selectable else "",
+        "subject": escape(ticket.subject),
+        "requester": escape(requester.name or getattr(ticket, "requester_email", "") or "(no name)"),
+        "tags": tags,
+        "status": escape(ticket.status),
+        "status_label": escape(_STATUS_LABELS.get(ticket.status, ticket.status)),
+        "sla": sla_badge(ticket),
+        "priority": escape(ticket.priority),
+        "priority_label": escape(_PRIORITY_LABELS.get(ticket.priority, ticket.priority)),
+        "assignee": escape(assignee.name) if assignee is not None else '<span class="muted">Unassigned</span>',
+        "group": escape(group.name) if group is not None and group.name else "No group",
+        "updated_iso": date_format(updated, "c"),
+        "updated_title": date_format(updated, "Y-m-d H:i"),
+        "updated_ago": escape(timesince(updated)),
+    }
+    return mark_safe(_ROW.format(**values))  # noqa: S308 - every value above is escaped or built by format_html
