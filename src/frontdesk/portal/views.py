@@ -22,7 +22,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frontdesk.core.errors import DomainError
-from frontdesk.mail.models import Inbox
 from frontdesk.sla.promise import promise_for_ticket
 from frontdesk.tickets.attachments import download_response
 from frontdesk.tickets.services import (
@@ -31,7 +30,7 @@ from frontdesk.tickets.services import (
     ticket_solve_by_customer,
 )
 
-from . import access, throttle
+from . import access, contact_page, throttle
 from .forms import MAX_FILES, ContactForm, LinkRequestForm, ReplyForm, new_attachments, started_at, started_token
 from .intake import ContactRequest, contact_submit, link_request_fresh
 from .selectors import CUSTOMER_STATUS, conversation_entries, public_attachment
@@ -96,18 +95,10 @@ def public_page(view):
 
 # --- /help/ ---------------------------------------------------------------------------------
 
-def _channels() -> dict:
-    return {
-        "inboxes": list(Inbox.objects.order_by("-is_default", "name").values_list("name", "address")),
-        "phone": settings.FRONTDESK_SUPPORT_PHONE,
-        "hours": settings.FRONTDESK_SUPPORT_HOURS,
-    }
-
-
 def _contact_page(request, form: ContactForm, *, status: int = 200, notice: str = ""):
     submitted = form.data.get("started", "") if form.is_bound else ""
     context = {
-        **_channels(), "form": form, "notice": notice,
+        **contact_page.channels(), "form": form, "notice": notice,
         # A valid start time is kept (the customer has been writing since); a bad one renewed.
         "started": submitted if started_at(submitted) is not None else started_token(),
         "files_dropped": form.is_bound and bool(request.FILES),
@@ -119,7 +110,7 @@ def _contact_page(request, form: ContactForm, *, status: int = 200, notice: str 
 @require_http_methods(["GET", "POST"])
 def help_page(request):
     if request.method == "GET":
-        return _contact_page(request, ContactForm())
+        return HttpResponse(contact_page.empty_form_html(request))
     form = ContactForm(request.POST, request.FILES)
     if not form.is_valid():
         return _contact_page(request, form)
