@@ -11,6 +11,7 @@ import functools
 import zoneinfo
 
 from django.conf import settings
+from django.core import signing
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
@@ -36,7 +37,9 @@ from .intake import ContactRequest, contact_submit, link_request_fresh
 from .selectors import CUSTOMER_STATUS, conversation_entries, public_attachment
 from .services import ResolvedLink, link_issue, link_mark_used, link_resolve
 
-SENT_KEY = "portal_sent"
+SENT_COOKIE = "portal_sent"
+SENT_SALT = "frontdesk.portal.contact-sent"
+SENT_MAX_AGE = 24 * 3600
 
 
 class _NoReferrerCsrf(CsrfViewMiddleware):
@@ -122,26 +125,46 @@ def help_page(request):
                   "minutes and send this one again; everything you wrote is still here.")
         return _contact_page(request, form, status=429, notice=notice)
     try:
-        ticket = contact_submit(request=ContactRequest(
+        receipt = contact_submit(request=ContactRequest(
             name=data["name"], email=data["email"], subject=data["subject"], message=data["message"],
             attachments=new_attachments(data["attachments"]),
         ))
     except DomainError as exc:
         form.add_error(None, exc.detail)
         return _contact_page(request, form)
-    # Post/Redirect/Get; the confirmation is bound to this session, not to a guessable URL.
-    request.session[SENT_KEY] = {
-        "reference": ticket.reference, "email": data["email"].strip().lower(), "subject": ticket.subject,
-        "promise": getattr(promise_for_ticket(ticket), "text", ""),
-    }
-    return redirect("portal-help-sent")
+    # Post/Redirect/Get; the confirmation is bound to this browser, not to a guessable URL.
+    response = redirect("portal-help-sent")
+    _remember_sent(response, {
+        "reference": receipt.ticket.reference, "email": data["email"].strip().lower(),
+        "subject": receipt.ticket.subject, "promise": getattr(receipt.promise, "text", ""),
+    })
+    return response
+
+
+def _remember_sent(response, sent: dict) -> None:
+    """The confirmation rides in a signed cookie sent only to the page that shows it, not in
+    the session: sending the form then writes the ticket and nothing else (no session row, so
+    no second write transaction per post). Signed, so it cannot be forged or altered; it holds
+    what this browser has just typed plus the reference, all of which the page shows it."""
+    response.set_cookie(
+        SENT_COOKIE, signing.dumps(sent, salt=SENT_SALT, compress=True), max_age=SENT_MAX_AGE,
+        path=reverse("portal-help-sent"), secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+    )
+
+
+def _sent(request) -> dict | None:
+    try:
+        sent = signing.loads(request.COOKIES.get(SENT_COOKIE, ""), salt=SENT_SALT, max_age=SENT_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return sent if isinstance(sent, dict) else None
 
 
 @private_page
 @require_GET
 def help_sent(request):
-    sent = request.session.get(SENT_KEY)
-    if not isinstance(sent, dict):
+    sent = _sent(request)
+    if sent is None:
         return redirect("portal-help")
     return render(request, "portal/help_sent.html", {"sent": sent})
 
