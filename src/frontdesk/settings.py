@@ -259,7 +259,8 @@ CACHES = (
     # ``frontdesk web`` runs several gunicorn workers, and presence, typing, inbox counts and
     # throttles must be the same whichever worker answers (a per-process memory cache was not).
     else {"default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        # Django's FileBasedCache, checking its size at most every 10 s (core/cache.py).
+        "BACKEND": "frontdesk.core.cache.FileCache",
         "LOCATION": str(FRONTDESK_HOME / "cache"), "OPTIONS": {"MAX_ENTRIES": 5000},
     }}
 )

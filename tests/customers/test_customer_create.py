@@ -1,4 +1,5 @@
 import pytest
+from django.db import IntegrityError
 
 from frontdesk.core.errors import Conflict, InvalidInput
 from frontdesk.customers.models import ContactKind
@@ -34,3 +35,40 @@ def test_it_finds_or_creates_by_email(customer):
     assert customer_get_or_create_by_email(email="Maria@Example.net") == customer
     new = customer_get_or_create_by_email(email="new@example.org", name="New Person")
     assert new != customer and new.contact_points.get().kind == ContactKind.EMAIL
+
+
+def test_it_creates_unknown_addresses_without_reading_them_back(customer, django_assert_num_queries):
+    from frontdesk.customers.models import ContactPoint, Customer
+    from frontdesk.customers.services import email_points_get_or_create
+
+    # the look-up, then a savepoint around one insert per table
+    with django_assert_num_queries(5):
+        points = email_points_get_or_create(emails={"maria@example.net": "", "una@bulk.example": " Una "})
+
+    assert points["maria@example.net"].customer == customer
+    una = points["una@bulk.example"]
+    assert una == ContactPoint.objects.get(value="una@bulk.example") and una.is_primary
+    assert una.customer == Customer.objects.get(name="Una") and una.customer.pk
+
+
+def test_it_retries_one_address_at_a_time_when_the_batch_collides(db, monkeypatch):
+    """A concurrent insert of one address fails the batch: each address is then created alone."""
+    from frontdesk.customers import services
+    from frontdesk.customers.services import email_points_get_or_create
+
+    real_create = services._create_email_customers
+    calls = []
+
+    def colliding(emails):
+        calls.append(sorted(emails))
+        if len(calls) == 1:
+            raise IntegrityError("UNIQUE constraint failed")
+        return real_create(emails)
+
+    monkeypatch.setattr(services, "_create_email_customers", colliding)
+    points = email_points_get_or_create(emails={"race@example.org": "Rae", "calm@example.org": "Calm"})
+
+    assert calls == [["calm@example.org", "race@example.org"], ["race@example.org"], ["calm@example.org"]]
+    assert {value: point.customer.name for value, point in points.items()} == {
+        "race@example.org": "Rae", "calm@example.org": "Calm"}
+    assert all(point.pk for point in points.values())

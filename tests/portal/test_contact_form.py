@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.sessions.models import Session
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -61,12 +63,27 @@ def test_it_opens_a_ticket_and_confirms_by_email_with_the_conversation_link(clie
     assert ticket.reference in page and "maria@example.net" in page
 
 
-def test_it_binds_the_confirmation_to_the_session(client, inbox):
+def test_it_binds_the_confirmation_to_the_browser(client, inbox):
     client.post("/help/", form())
 
     other = Client().get("/help/sent/")
 
     assert other.status_code == 302 and other["Location"] == "/help/"
+
+
+def test_it_keeps_the_confirmation_in_a_signed_cookie_for_its_page_only(client, inbox):
+    response = client.post("/help/", form())
+
+    cookie = response.cookies["portal_sent"]
+    assert (cookie["path"], cookie["httponly"], cookie["samesite"]) == ("/help/sent/", True, "Lax")
+    assert not Session.objects.exists()  # sending the form writes the ticket, and no session row
+    forged = Client()
+    forged.cookies["portal_sent"] = cookie.value[:-1] + ("A" if cookie.value[-1] != "A" else "B")
+    assert forged.get("/help/sent/")["Location"] == "/help/"
+    tampered = signing.dumps({"reference": "AAAAAAAA", "email": "x@example.org", "subject": "x", "promise": ""},
+                             salt="another.salt")
+    forged.cookies["portal_sent"] = tampered
+    assert forged.get("/help/sent/")["Location"] == "/help/"
 
 
 def test_it_uses_the_existing_customer_for_a_known_address(client, inbox, customer):

@@ -59,3 +59,29 @@ def test_it_normalizes_tags_and_refuses_bad_ones(customer):
 def test_it_refuses_an_empty_body(customer):
     with pytest.raises(InvalidInput):
         ticket_create(subject="x", requester=customer, body="   ")
+
+
+def test_it_writes_the_events_at_once_and_queues_one_sla_task_for_the_ticket(customer, support,
+                                                                            django_assert_num_queries):
+    from django_tasks_db.models import DBTaskResult
+
+    # ticket, message, both events (one insert), the SLA task, and the savepoint around it all;
+    # no look-up for a snooze or a scheduled reply the first message could end.
+    with django_assert_num_queries(6):
+        ticket = ticket_create(subject="Help", requester=customer, body="It broke.", group=support)
+
+    tasks = list(DBTaskResult.objects.values_list("task_path", "args_kwargs"))
+    assert [path for path, _ in tasks] == ["frontdesk.sla.tasks.sla_on_ticket_event"]
+    opening = ticket.events.get(kind=EventKind.CUSTOMER_MESSAGE)
+    assert tasks[0][1]["kwargs"] == {"event_id": opening.pk}  # the later event: SLA applies both
+
+
+def test_it_keeps_the_ccs_event_after_created(customer, support):
+    from frontdesk.customers.services import customer_create
+
+    copied = customer_create(name="Ana", emails=["ana@example.org"])
+    ticket = ticket_create(subject="x", requester=customer, body="y", ccs=[copied])
+
+    assert list(ticket.events.order_by("id").values_list("kind", flat=True)) == [
+        EventKind.CREATED, EventKind.CCS, EventKind.CUSTOMER_MESSAGE,
+    ]

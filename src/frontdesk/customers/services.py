@@ -159,25 +159,28 @@ def email_points_get_or_create(*, emails: dict[str, str]) -> dict[str, ContactPo
     if missing := [email for email in emails if email not in found]:
         try:
             with transaction.atomic():
-                _create_email_customers({email: emails[email] for email in missing})
+                found.update(_create_email_customers({email: emails[email] for email in missing}))
         except IntegrityError:  # some were created concurrently: one at a time, taking theirs
             for email in missing:
                 try:
                     with transaction.atomic():
-                        _create_email_customers({email: emails[email]})
+                        found.update(_create_email_customers({email: emails[email]}))
                 except IntegrityError:
                     pass
-        found.update({point.value: point for point in points.filter(value__in=missing)})
+            taken = [email for email in missing if email not in found]
+            found.update({point.value: point for point in points.filter(value__in=taken)} if taken else {})
     return found
 
 
-def _create_email_customers(emails: dict[str, str]) -> None:
-    """A new customer per address, that address its primary email."""
+def _create_email_customers(emails: dict[str, str]) -> dict[str, ContactPoint]:
+    """A new customer per address, that address its primary email → the new points, with
+    their customers (as written: nothing to read back)."""
     customers = Customer.objects.bulk_create([Customer(name=name.strip()[:200]) for name in emails.values()])
-    ContactPoint.objects.bulk_create([
+    points = ContactPoint.objects.bulk_create([
         ContactPoint(customer=customer, kind=ContactKind.EMAIL, value=email, is_primary=True)
         for customer, email in zip(customers, emails, strict=True)
     ])
+    return {point.value: point for point in points}
 
 
 def contact_point_mark_undeliverable(*, email: str) -> int:

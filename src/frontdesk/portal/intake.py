@@ -18,7 +18,8 @@ from frontdesk.core.errors import InvalidInput
 from frontdesk.customers.models import ContactKind, ContactPoint
 from frontdesk.customers.services import customer_get_or_create_by_email, normalize_contact
 from frontdesk.mail.models import Inbox
-from frontdesk.mail.outbound import outbound_queue_ack, outbound_queue_conversation_link
+from frontdesk.mail.outbound import Ack, outbound_queue_acks, outbound_queue_conversation_link
+from frontdesk.sla.promise import Promise, promises_for_new_tickets
 from frontdesk.tickets.attachments import NewAttachment
 from frontdesk.tickets.models import Channel, Ticket
 from frontdesk.tickets.services import ticket_create
@@ -37,11 +38,22 @@ class ContactRequest:
     attachments: Sequence[NewAttachment] = ()
 
 
+@dataclass(frozen=True)
+class ContactReceipt:
+    """What the customer is told after sending the form."""
+
+    ticket: Ticket
+    promise: Promise | None  # when they will hear from us, if a policy promises it
+
+
 @transaction.atomic
-def contact_submit(*, request: ContactRequest) -> Ticket:
+def contact_submit(*, request: ContactRequest) -> ContactReceipt:
     """A ticket from the contact form, for the customer owning the address (created if
     new), routed to the default inbox's group; its confirmation mail carries the
-    conversation link. Nothing is kept if the ticket is refused."""
+    conversation link. Nothing is kept if the ticket is refused.
+
+    The ticket, its message and events, the acknowledgement and their tasks commit together
+    before this returns: nothing the customer is told about can be lost afterwards."""
     customer = customer_get_or_create_by_email(email=request.email, name=request.name.strip())
     inbox = Inbox.objects.filter(is_default=True).select_related("group").first()
     ticket = ticket_create(
@@ -49,10 +61,15 @@ def contact_submit(*, request: ContactRequest) -> Ticket:
         group=inbox.group if inbox else None, attachments=request.attachments,
     )
     # Sent even when the inbox does not acknowledge mail: on the web, this email is how the
-    # customer gets back to the conversation. Rate limits still apply.
-    outbound_queue_ack(ticket=ticket, to=normalize_contact(kind=ContactKind.EMAIL, value=request.email),
-                       customer_name=customer.name)
-    return ticket
+    # customer gets back to the conversation. Rate limits still apply (per address: a ticket
+    # opened just now has had no acknowledgement yet). The mail pipeline's queueing of new
+    # tickets' acknowledgements: the inbox and the thread (none: no email opened it) are known.
+    outbound_queue_acks(acks=[Ack(
+        ticket=ticket, to=normalize_contact(kind=ContactKind.EMAIL, value=request.email),
+        customer_name=customer.name, inbox=inbox, thread=[],
+    )])
+    # The ticket's timers start after commit: the promise comes from its policy, as the ack's.
+    return ContactReceipt(ticket=ticket, promise=promises_for_new_tickets([ticket])[0])
 
 
 def link_request_fresh(*, email: str, reference: str) -> None:

@@ -20,7 +20,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
 from django.utils import timezone
 
 from frontdesk.customers.models import Customer
@@ -45,7 +44,6 @@ def _hash(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-@transaction.atomic
 def link_issue(*, ticket: Ticket, customer: Customer | None = None) -> str:
     """A new link to ``ticket`` for its requester (or ``customer``, who must be the
     requester) → the token. The token is returned once and never stored."""
@@ -57,9 +55,9 @@ def link_issue(*, ticket: Ticket, customer: Customer | None = None) -> str:
     return signing.dumps({"l": link.pk, "n": nonce}, salt=TOKEN_SALT)
 
 
-@transaction.atomic
 def link_issue_many(*, tickets: list[Ticket]) -> list[str]:
-    """``link_issue`` for many tickets (each for its requester), with one insert."""
+    """``link_issue`` for many tickets (each for its requester), with one insert (atomic by
+    itself: ``bulk_create`` is)."""
     nonces = [secrets.token_urlsafe(24) for _ in tickets]
     links = ConversationLink.objects.bulk_create([
         ConversationLink(ticket=ticket, customer_id=ticket.requester_id, nonce_hash=_hash(nonce))

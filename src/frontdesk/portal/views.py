@@ -11,6 +11,7 @@ import functools
 import zoneinfo
 
 from django.conf import settings
+from django.core import signing
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
@@ -22,7 +23,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frontdesk.core.errors import DomainError
-from frontdesk.mail.models import Inbox
 from frontdesk.sla.promise import promise_for_ticket
 from frontdesk.tickets.attachments import download_response
 from frontdesk.tickets.services import (
@@ -31,13 +31,15 @@ from frontdesk.tickets.services import (
     ticket_solve_by_customer,
 )
 
-from . import access, throttle
+from . import access, contact_page, throttle
 from .forms import MAX_FILES, ContactForm, LinkRequestForm, ReplyForm, new_attachments, started_at, started_token
 from .intake import ContactRequest, contact_submit, link_request_fresh
 from .selectors import CUSTOMER_STATUS, conversation_entries, public_attachment
 from .services import ResolvedLink, link_issue, link_mark_used, link_resolve
 
-SENT_KEY = "portal_sent"
+SENT_COOKIE = "portal_sent"
+SENT_SALT = "frontdesk.portal.contact-sent"
+SENT_MAX_AGE = 24 * 3600
 
 
 class _NoReferrerCsrf(CsrfViewMiddleware):
@@ -96,18 +98,10 @@ def public_page(view):
 
 # --- /help/ ---------------------------------------------------------------------------------
 
-def _channels() -> dict:
-    return {
-        "inboxes": list(Inbox.objects.order_by("-is_default", "name").values_list("name", "address")),
-        "phone": settings.FRONTDESK_SUPPORT_PHONE,
-        "hours": settings.FRONTDESK_SUPPORT_HOURS,
-    }
-
-
 def _contact_page(request, form: ContactForm, *, status: int = 200, notice: str = ""):
     submitted = form.data.get("started", "") if form.is_bound else ""
     context = {
-        **_channels(), "form": form, "notice": notice,
+        **contact_page.channels(), "form": form, "notice": notice,
         # A valid start time is kept (the customer has been writing since); a bad one renewed.
         "started": submitted if started_at(submitted) is not None else started_token(),
         "files_dropped": form.is_bound and bool(request.FILES),
@@ -119,7 +113,7 @@ def _contact_page(request, form: ContactForm, *, status: int = 200, notice: str 
 @require_http_methods(["GET", "POST"])
 def help_page(request):
     if request.method == "GET":
-        return _contact_page(request, ContactForm())
+        return HttpResponse(contact_page.empty_form_html(request))
     form = ContactForm(request.POST, request.FILES)
     if not form.is_valid():
         return _contact_page(request, form)
@@ -131,26 +125,46 @@ def help_page(request):
                   "minutes and send this one again; everything you wrote is still here.")
         return _contact_page(request, form, status=429, notice=notice)
     try:
-        ticket = contact_submit(request=ContactRequest(
+        receipt = contact_submit(request=ContactRequest(
             name=data["name"], email=data["email"], subject=data["subject"], message=data["message"],
             attachments=new_attachments(data["attachments"]),
         ))
     except DomainError as exc:
         form.add_error(None, exc.detail)
         return _contact_page(request, form)
-    # Post/Redirect/Get; the confirmation is bound to this session, not to a guessable URL.
-    request.session[SENT_KEY] = {
-        "reference": ticket.reference, "email": data["email"].strip().lower(), "subject": ticket.subject,
-        "promise": getattr(promise_for_ticket(ticket), "text", ""),
-    }
-    return redirect("portal-help-sent")
+    # Post/Redirect/Get; the confirmation is bound to this browser, not to a guessable URL.
+    response = redirect("portal-help-sent")
+    _remember_sent(response, {
+        "reference": receipt.ticket.reference, "email": data["email"].strip().lower(),
+        "subject": receipt.ticket.subject, "promise": getattr(receipt.promise, "text", ""),
+    })
+    return response
+
+
+def _remember_sent(response, sent: dict) -> None:
+    """The confirmation rides in a signed cookie sent only to the page that shows it, not in
+    the session: sending the form then writes the ticket and nothing else (no session row, so
+    no second write transaction per post). Signed, so it cannot be forged or altered; it holds
+    what this browser has just typed plus the reference, all of which the page shows it."""
+    response.set_cookie(
+        SENT_COOKIE, signing.dumps(sent, salt=SENT_SALT, compress=True), max_age=SENT_MAX_AGE,
+        path=reverse("portal-help-sent"), secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+    )
+
+
+def _sent(request) -> dict | None:
+    try:
+        sent = signing.loads(request.COOKIES.get(SENT_COOKIE, ""), salt=SENT_SALT, max_age=SENT_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return sent if isinstance(sent, dict) else None
 
 
 @private_page
 @require_GET
 def help_sent(request):
-    sent = request.session.get(SENT_KEY)
-    if not isinstance(sent, dict):
+    sent = _sent(request)
+    if sent is None:
         return redirect("portal-help")
     return render(request, "portal/help_sent.html", {"sent": sent})
 

@@ -42,7 +42,7 @@ from .models import (
     Ticket,
     Visibility,
 )
-from .timeline import Actor, record_event
+from .timeline import Actor, new_event, record_event, record_events
 
 MAX_BODY_CHARS = 200_000
 MAX_TAGS = 50
@@ -241,7 +241,7 @@ def ticket_create(
     )
     if tag_names:
         _set_tags(ticket, tag_names)
-    record_event(
+    created = new_event(
         ticket=ticket,
         kind=EventKind.CREATED,
         actor=author,
@@ -251,18 +251,26 @@ def ticket_create(
             "assignee": assignee.email if assignee else None, "tags": tag_names,
         },
     )
+    # The ticket's events are written together at the end (one insert, one task per
+    # subscriber: ``record_events``), unless CCs are set, whose event comes after ``created``.
+    events = [created]
     if cc_list:
+        record_events(events)
+        events = []
         _write_ccs(ticket, before=[], after=cc_list, actor=author)
     message = _add_message(
         ticket=ticket, visibility=Visibility.PUBLIC, author=author, body=body,
         body_html=body_html, channel=channel, attachments=attachments,
     )
-    record_event(
+    opening = new_event(
         ticket=ticket,
         kind=EventKind.CUSTOMER_MESSAGE if by_customer else EventKind.REPLY,
         actor=author,
         message=message,
     )
+    # Nothing (a snooze, a scheduled reply) can wait on a ticket opened just now.
+    opening.opens_ticket = True
+    record_events([*events, opening])
     ticket.first_message = message
     return ticket
 

@@ -25,7 +25,18 @@ def record_event(
     message: Message | None = None,
 ) -> TicketEvent:
     """Write one timeline event. Callers hold the transaction of the change it describes."""
-    event = TicketEvent.objects.create(
+    event = new_event(ticket=ticket, kind=kind, actor=actor, before=before, after=after, message=message)
+    event.save()
+    from frontdesk.subscriptions import notify_subscribers
+
+    notify_subscribers(event)
+    return event
+
+
+def new_event(*, ticket: Ticket, kind: str, actor: Actor, before: Any = None, after: Any = None,
+              message: Message | None = None) -> TicketEvent:
+    """An unsaved event, for ``record_events``."""
+    return TicketEvent(
         ticket=ticket,
         kind=kind,
         actor_agent=actor if isinstance(actor, Agent) else None,
@@ -36,7 +47,16 @@ def record_event(
         message=message,
         created_at=timezone.now(),
     )
-    from frontdesk.subscriptions import notify_subscribers
 
-    notify_subscribers(event)
-    return event
+
+def record_events(events: list[TicketEvent]) -> list[TicketEvent]:
+    """``record_event`` for several events of one change (``new_event``): one insert, and one
+    task per subscriber for all of them (``subscriptions.batched``: SLA gets one for the
+    ticket, not one per event). Callers hold the transaction of the change."""
+    from frontdesk.subscriptions import batched, notify_subscribers
+
+    saved = TicketEvent.objects.bulk_create(events)
+    with batched():
+        for event in saved:
+            notify_subscribers(event)
+    return saved
