@@ -23,6 +23,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from frontdesk.core.text import single_line
 from frontdesk.tickets.attachments import open_file
 from frontdesk.tickets.models import EventKind
 from frontdesk.tickets.timeline import record_event
@@ -51,6 +52,7 @@ def subject_header(subject: str) -> str:
     a space before an encoded word, and decodes text that only looks like an RFC 2047 word.
     ``email.header.Header`` folds at spaces and counts the header name into the first line;
     ASCII stays readable, anything else (or a literal ``=?``) is UTF-8 encoded words."""
+    subject = single_line(subject, max_length=998)  # written raw: never a CR/LF (header injection)
     charset = "us-ascii" if subject.isascii() and "=?" not in subject else "utf-8"
     return Header(subject, charset, header_name="Subject", maxlinelen=78).encode(splitchars=" ", linesep="\r\n")
 
