@@ -273,7 +273,9 @@ TASKS = {
 }
 
 LANGUAGE_CODE = "en"
-TIME_ZONE = "UTC"
+# The instance's time zone: the workspace shows times in it for agents who chose none
+# (Agent.time_zone), and it is the default business calendar's. An IANA name.
+TIME_ZONE = env_str("FRONTDESK_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zone names this machine knows (system zoneinfo or the tzdata package)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA name such as Asia/Tokyo; empty means the instance's (``FRONTDESK_TIME_ZONE``)."""
+    if value and value not in time_zone_names():
+        raise ValidationError(f"Unknown time zone {value!r} (use an IANA name such as Europe/Berlin).",
+                              code="invalid_time_zone")
 
 
 class Role(models.TextChoices):
@@ -68,6 +85,11 @@ class Agent(AbstractBaseUser):
         help_text="Must sign in with an authenticator code; without one, enrolment comes first.",
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    time_zone = models.CharField(
+        max_length=64, blank=True, validators=[validate_time_zone],
+        help_text="IANA name, e.g. Asia/Tokyo: the workspace shows times in it. Empty: the instance's "
+                  "time zone (FRONTDESK_TIME_ZONE).",
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -93,6 +115,14 @@ class Agent(AbstractBaseUser):
     @property
     def is_light(self) -> bool:
         return self.role == Role.LIGHT
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The zone the workspace shows this agent's times in: theirs, else the instance's (also
+        when theirs is no longer known to the machine's time zone database)."""
+        if self.time_zone and self.time_zone in time_zone_names():
+            return zoneinfo.ZoneInfo(self.time_zone)
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
     # Django admin integration: administrators manage everything there, nobody else enters.
     @property

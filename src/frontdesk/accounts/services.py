@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from frontdesk.core.errors import Conflict, InvalidInput
 
-from .models import Agent, ApiToken, Group, Role, Tier, hash_token
+from .models import Agent, ApiToken, Group, Role, Tier, hash_token, validate_time_zone
 
 TOKEN_PREFIX = "fd_"
 
@@ -47,6 +47,18 @@ def agent_create(
     agent.set_password(password)  # None → unusable password: token or reset only
     agent.save()
     agent.groups.set([group_get_or_create(name=group_name) for group_name in group_names])
+    return agent
+
+
+def agent_set_time_zone(*, agent: Agent, time_zone: str) -> Agent:
+    """The agent's own time zone (an IANA name), or ``""`` for the instance's."""
+    time_zone = (time_zone or "").strip()
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), code="invalid_time_zone") from exc
+    agent.time_zone = time_zone
+    agent.save(update_fields=["time_zone"])
     return agent
 
 

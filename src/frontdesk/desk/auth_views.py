@@ -23,8 +23,10 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from frontdesk.accounts.models import Agent
+from frontdesk.accounts.services import agent_set_time_zone
 from frontdesk.core.errors import DomainError
 
+from .account_forms import TimeZoneForm
 from .middleware import desk_public
 from .throttle import Throttled, login_failure_record, login_failures_clear, login_throttle_check
 from .two_factor import (
@@ -163,9 +165,15 @@ def logout_view(request):
 
 
 def account(request):
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    if request.method == "POST" and form.is_valid():
+        agent_set_time_zone(agent=request.user, time_zone=form.cleaned_data["time_zone"])
+        messages.success(request, "Time zone saved.")
+        return redirect("desk:account")
     return render(request, "desk/account.html", {
         "device": totp_device_confirmed(request.user),
         "required": two_factor_required(request.user),
+        "time_zone_form": form,
     })
 
 

@@ -4,6 +4,10 @@ who has passed two-factor sign-in when they have (or must have) an authenticator
 A middleware rather than a decorator per view, so no workspace page can forget it. Views that
 must stay reachable before that (sign-in, the code step, enrolment, sign-out) carry
 ``desk_public`` and check who is asking themselves.
+
+It also shows the workspace in the agent's time zone: for a signed-in agent's page it
+activates ``Agent.zone`` (theirs, else ``FRONTDESK_TIME_ZONE``), so ``|date`` and
+``localtime`` render there and form inputs are read there; deactivated after every request.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from urllib.parse import urlencode
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from .two_factor import totp_device_confirmed, two_factor_required
 
@@ -37,7 +42,10 @@ class DeskAccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()  # the next request on this thread starts from the default
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
@@ -48,6 +56,7 @@ class DeskAccessMiddleware:
             login_url = reverse("desk:login")
             return _redirect(request, f"{login_url}?{urlencode({'next': request.get_full_path()})}")
         if user.is_verified():
+            timezone.activate(user.zone)
             return None
         # Signed in with a password only (e.g. through /admin/login/): the code step first.
         if totp_device_confirmed(user) is not None:
@@ -55,4 +64,5 @@ class DeskAccessMiddleware:
             return _redirect(request, f"{url}?{urlencode({'next': request.get_full_path()})}")
         if two_factor_required(user):
             return _redirect(request, reverse("desk:two_factor"))
+        timezone.activate(user.zone)
         return None

@@ -124,7 +124,7 @@ def schedule_chunks(task, ids: list[int], **kwargs) -> int:
     return len(chunks)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # the caller's transaction when there is one (no savepoint queries)
 def reserve_windows(sizes: list[int]) -> list[datetime]:
     """Start times for chunks of ``sizes`` deliveries, one after the other at
     ``FRONTDESK_BROADCAST_PER_MINUTE``, after every window already given out: the limit holds

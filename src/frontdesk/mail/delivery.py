@@ -23,6 +23,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from frontdesk.core.text import single_line
 from frontdesk.tickets.attachments import open_file
 from frontdesk.tickets.models import EventKind
 from frontdesk.tickets.timeline import record_event
@@ -32,7 +33,7 @@ from .models import OutboundMessage, OutboundStatus, outbox_dir
 
 logger = logging.getLogger(__name__)
 
-# CRLF line ends, folded headers; a value stored pre-folded (the Subject) is sent as it is.
+# CRLF line ends, folded headers; values stored pre-folded (Subject, From) are sent as they are.
 SMTP_POLICY = SMTP.clone(refold_source="none")
 MAX_DELIVERY_ATTEMPTS = 8
 RELAY_TIMEOUT_SECONDS = 30
@@ -51,14 +52,28 @@ def subject_header(subject: str) -> str:
     a space before an encoded word, and decodes text that only looks like an RFC 2047 word.
     ``email.header.Header`` folds at spaces and counts the header name into the first line;
     ASCII stays readable, anything else (or a literal ``=?``) is UTF-8 encoded words."""
+    subject = single_line(subject, max_length=998)  # written raw: never a CR/LF (header injection)
     charset = "us-ascii" if subject.isascii() and "=?" not in subject else "utf-8"
     return Header(subject, charset, header_name="Subject", maxlinelen=78).encode(splitchars=" ", linesep="\r\n")
+
+
+def from_header(name: str, address: str) -> str:
+    """The From value, its display name reading back as exactly ``name``. An ASCII name is one
+    quoted string (``formataddr``), never folded: the policy's folder would break a long one
+    outside its quotes, and a comma in it would then start a second address (name ≤ 100 and
+    address ≤ 320 characters keep the line far below 998). Anything else is UTF-8 encoded
+    words, folded between words (RFC 2047 §5(3): phrase-safe characters only)."""
+    name = single_line(name, max_length=200)
+    if not name or name.isascii() and "=?" not in name:
+        return formataddr((name, address))
+    words = Header(name, "utf-8", header_name="From", maxlinelen=78).encode(linesep="\r\n")
+    return f"{words} <{address}>"
 
 
 def build_email(outbound: OutboundMessage) -> EmailMessage:
     """The MIME message, plain text and HTML rendered from one template, plus attachments."""
     email = EmailMessage()
-    email["From"] = formataddr((outbound.from_name, outbound.from_address))
+    email.set_raw("From", from_header(outbound.from_name, outbound.from_address))
     email["To"] = ", ".join(outbound.to_addresses)
     if outbound.cc_addresses:
         email["Cc"] = ", ".join(outbound.cc_addresses)
