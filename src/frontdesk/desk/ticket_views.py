@@ -25,7 +25,14 @@ from frontdesk.tickets.lifecycle import TRANSITIONS
 from frontdesk.tickets.models import EventKind, Priority, Status, Ticket
 
 from .presence import presence_beat, presence_leave, presence_others
-from .ticket_display import assignee_options, event_views, group_options, message_views, people
+from .ticket_display import (
+    assignee_options,
+    event_views,
+    group_options,
+    message_views,
+    options_html,
+    people,
+)
 
 MAX_UPLOADS = 20
 CHANGES = ("status", "priority", "group", "assignee", "tags")
@@ -97,12 +104,8 @@ def ticket_context(request, ticket: Ticket, *, new_after: int | None = None, **e
         "tags": sorted(ticket.tags.values_list("name", flat=True)),
         "can_write": can_write,
         "can_reply": can_write and ticket.status != Status.CLOSED,
-        "statuses": [(s, Status(s).label) for s in Status.values
-                     if s == ticket.status or s in TRANSITIONS[ticket.status]],
         "reply_statuses": [(s, Status(s).label) for s in (Status.PENDING, Status.ON_HOLD, Status.SOLVED)],
-        "priorities": Priority.choices,
-        "group_options": group_options(team) if can_write else [],
-        "assignee_options": assignee_options(team, ticket=ticket) if can_write else [],
+        **(_property_options(ticket, team) if can_write else {}),
         "others": presence_others(ticket_id=ticket.pk, agent=agent),
         "composer": {"kind": "note" if not can_write else "reply", "body": ""},
         "max_upload_mb": settings.FRONTDESK_MAX_ATTACHMENT_BYTES // (1024 * 1024),
@@ -110,6 +113,19 @@ def ticket_context(request, ticket: Ticket, *, new_after: int | None = None, **e
     }
     context.update(extra)
     return context
+
+
+def _property_options(ticket: Ticket, team) -> dict:
+    """The side panel's choices, as ``<option>`` elements with the ticket's value selected."""
+    statuses = [(s, Status(s).label) for s in Status.values if s == ticket.status or s in TRANSITIONS[ticket.status]]
+    return {
+        "status_options": options_html(statuses, selected=ticket.status),
+        "priority_options": options_html(Priority.choices, selected=ticket.priority),
+        "group_options": options_html(group_options(team), selected=ticket.group_id, empty="— none (triage) —"),
+        "assignee_options": options_html(
+            assignee_options(team, ticket=ticket), selected=ticket.assignee_id, empty="— unassigned —"
+        ),
+    }
 
 
 @require_GET
