@@ -18,9 +18,11 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from frontdesk.accounts.models import Agent, Group, Role
+from frontdesk.accounts.models import Agent, Role
 from frontdesk.core.text import URL_SCHEMES, text_to_html
+from frontdesk.desk import html
 from frontdesk.desk.followup_display import FOLLOWUP_EVENT_KINDS, describe_followup_event
+from frontdesk.desk.people import People
 from frontdesk.mail.quotes import visible_text
 from frontdesk.sla.display import describe_sla_event
 from frontdesk.tickets.models import EventKind, Message, Priority, Status, TicketEvent
@@ -75,33 +77,6 @@ def message_views(messages: Iterable[Message], *, new_after: int | None = None) 
 
 
 
-@dataclass(frozen=True)
-class People:
-    """Groups and agents as the side panel and the timeline show them (no model rows)."""
-
-    groups: list[tuple[int, str, int]]  # (id, name, tier) in (tier, name) order
-    agents: list[tuple[int, str, str, str, bool]]  # (id, name, email, role, is_active) in id order
-    memberships: dict[int, set[int]]  # agent id → group ids
-
-    @property
-    def names_by_email(self) -> dict[str, str]:
-        return {email: name for _, name, email, _, _ in self.agents}
-
-
-def people() -> People:
-    """Every group, and every agent with their groups: two queries of plain values."""
-    groups = list(Group.objects.order_by("tier", "name").values_list("pk", "name", "tier"))
-    agents: dict[int, tuple] = {}
-    memberships: dict[int, set[int]] = {}
-    rows = Agent.objects.order_by("pk").values_list("pk", "name", "email", "role", "is_active", "groups__pk")
-    for pk, name, email, role, is_active, group_id in rows:
-        agents[pk] = (pk, name, email, role, is_active)
-        groups_of = memberships.setdefault(pk, set())
-        if group_id is not None:
-            groups_of.add(group_id)
-    return People(groups=groups, agents=list(agents.values()), memberships=memberships)
-
-
 def group_options(people: People) -> list[tuple[int, str]]:
     """(id, text) choices of the side panel's group field."""
     return [(pk, f"{name} (tier {tier})") for pk, name, tier in people.groups]
@@ -114,25 +89,16 @@ def assignee_options(people: People, *, ticket) -> list[tuple[int, str]]:
     for pk, name, _email, role, is_active in people.agents:
         if not is_active or role == Role.LIGHT:
             continue
-        outside = ticket.group_id is not None and ticket.group_id not in people.memberships.get(pk, ())
+        outside = ticket.group_id is not None and ticket.group_id not in people.memberships.get(pk, frozenset())
         options.append((pk, f"{name} (not in {ticket.group.name})" if outside else name))
     return options
 
 
 def options_html(options: Iterable[tuple], *, selected, empty: str | None = None) -> SafeString:
-    """The ``<option>`` elements of a side-panel select (built here: the template spent more on
-    a 20-agent loop than on the rest of the panel). ``empty``: the text of a "none" choice."""
-    parts = []
-    if empty is not None:
-        parts.append(format_html('<option value=""{}>{}</option>\n    ', _SELECTED if not selected else "", empty))
-    parts.extend(
-        format_html('<option value="{}"{}>{}</option>', value, _SELECTED if value == selected else "", text)
-        for value, text in options
-    )
-    return mark_safe("".join(parts))  # noqa: S308 - each part is format_html's
-
-
-_SELECTED = mark_safe(" selected")
+    """The ``<option>`` elements of a side-panel select, ``selected`` marked; ``empty``: the text
+    of a "none" choice (selected when ``selected`` is empty)."""
+    return html.options_html(options, is_selected=lambda value: value == selected,
+                             empty=(empty, not selected) if empty is not None else None)
 
 
 def _label(choices, value) -> str:

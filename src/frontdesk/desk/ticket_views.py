@@ -24,6 +24,7 @@ from frontdesk.tickets.attachments import NewAttachment, download_response
 from frontdesk.tickets.lifecycle import TRANSITIONS
 from frontdesk.tickets.models import EventKind, Priority, Status, Ticket
 
+from .people import people
 from .presence import presence_beat, presence_leave, presence_others
 from .ticket_display import (
     assignee_options,
@@ -31,7 +32,6 @@ from .ticket_display import (
     group_options,
     message_views,
     options_html,
-    people,
 )
 
 MAX_UPLOADS = 20

@@ -16,6 +16,7 @@ from frontdesk.core.errors import DomainError
 from frontdesk.tickets.selectors import LIST_ROW_FIELDS, WINDOW_SORTS, ticket_window
 
 from . import selectors, services
+from .html import options_html
 
 PAGE_SIZE = 25
 
@@ -56,6 +57,7 @@ def inbox(request: HttpRequest, slug: str = "mine"):
     def page_url(**cursor) -> str:
         return "?" + urlencode({**base_query, **{k: [v] for k, v in cursor.items()}}, doseq=True)
 
+    choices = selectors.filter_choices()
     context = {
         "desk_section": "unassigned" if slug == "unassigned" else "inbox",
         "views": views,
@@ -68,7 +70,8 @@ def inbox(request: HttpRequest, slug: str = "mine"):
         "params": params,
         "customised": customised,
         "sort": sort,
-        "choices": selectors.filter_choices(),
+        "choices": choices,
+        **_people_options(choices, params=params, agent=agent),
         "labels": selectors.filter_labels(params=params),
         "return_to": request.get_full_path(),
         "can_write": not agent.is_light,
@@ -77,6 +80,16 @@ def inbox(request: HttpRequest, slug: str = "mine"):
     # htmx requests (bulk actions) get the whole page too and pick #inbox-main and the view
     # counts out of it (hx-select, hx-select-oob): one template, no second rendering path.
     return render(request, "desk/inbox.html", context, status=400 if error else 200)
+
+
+def _people_options(choices: dict, *, params: dict[str, list[str]], agent) -> dict:
+    """The group and agent ``<option>`` elements of the filter form and the bulk bar."""
+    groups, assignees = set(params.get("group", [])), set(params.get("assignee", []))
+    return {
+        "group_options": options_html(choices["groups"], is_selected=lambda pk: str(pk) in groups),
+        "assignee_options": options_html(choices["agents"], is_selected=lambda pk: str(pk) in assignees),
+        "bulk_assignee_options": options_html([(pk, name) for pk, name in choices["agents"] if pk != agent.pk]),
+    }
 
 
 def _view_list(views: list[selectors.InboxView], counts: dict[str, int]) -> list[dict]:
