@@ -41,7 +41,7 @@ CHANGES = ("status", "priority", "group", "assignee", "tags")
 def _ticket(request, reference: str) -> Ticket:
     """The ticket if this agent may see it; 404 otherwise, exactly as if it did not exist."""
     try:
-        return selectors.ticket_get_for_agent(agent=request.user, reference=reference)
+        return selectors.ticket_get_for_agent(agent=request.user, reference=reference, requester_email=False)
     except NotFound as exc:
         raise Http404("No such ticket.") from exc
 
@@ -210,7 +210,7 @@ def _fresh_or_none(request, ticket: Ticket) -> Ticket | None:
     """The ticket re-read after a change; None if the change took it out of the agent's sight
     (e.g. moved to a group they are not in)."""
     try:
-        return selectors.ticket_get_for_agent(agent=request.user, reference=ticket.reference)
+        return selectors.ticket_get_for_agent(agent=request.user, reference=ticket.reference, requester_email=False)
     except NotFound:
         return None
 

@@ -55,16 +55,27 @@ def _primary_email() -> QuerySet:
 def with_list_columns(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """Annotate what a ticket row shows from other tables, instead of loading whole rows:
     the requester's primary email and the references of linked tickets."""
+    return with_link_references(tickets.annotate(requester_email=Subquery(_primary_email())))
+
+
+def with_link_references(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """The references of the tickets this one was merged into or follows up."""
     return tickets.annotate(
-        requester_email=Subquery(_primary_email()),
         merged_into_reference=F("merged_into__reference"),
         follow_up_of_reference=F("follow_up_of__reference"),
     )
 
 
-def ticket_get_for_agent(*, agent: Agent, reference: str, write: bool = False) -> Ticket:
+def ticket_get_for_agent(
+    *, agent: Agent, reference: str, write: bool = False, requester_email: bool = True
+) -> Ticket:
+    """The ticket if ``agent`` may see it, with its requester (and their organization), group,
+    assignee and linked references. ``requester_email=False`` skips the requester's email
+    (a correlated subquery: half this query's cost) for callers that show the requester's
+    contact points anyway (the ticket page)."""
+    visible = tickets_visible_to(agent=agent)
     ticket = (
-        with_list_columns(tickets_visible_to(agent=agent))
+        (with_list_columns(visible) if requester_email else with_link_references(visible))
         .select_related("requester__organization", "organization", "group", "assignee")
         .filter(reference=reference.upper())
         .first()
@@ -146,6 +157,9 @@ def customers_with_contact_points(customers: list) -> None:
     prefetch_related_objects([c for c in customers if c is not None], "contact_points")
 
 
+BRIEFS_SCAN = 100
+
+
 def ticket_briefs_of_customer(
     *, agent: Agent, requester_id: int, exclude_id: int | None = None, limit: int = 10,
 ) -> list[dict]:
@@ -154,6 +168,12 @@ def ticket_briefs_of_customer(
     tickets = tickets_visible_to(agent=agent).filter(requester_id=requester_id)
     if exclude_id is not None:
         tickets = tickets.exclude(pk=exclude_id)
+    # Most customers have a few tickets: read them newest first and put the unresolved ones
+    # first here (a stable sort keeps the date order), which costs a third of ordering by a
+    # CASE in SQL; a customer with more than BRIEFS_SCAN tickets gets that query.
+    recent = list(tickets.order_by("-updated_at", "-id").values("reference", "subject", "status")[:BRIEFS_SCAN + 1])
+    if len(recent) <= BRIEFS_SCAN:
+        return sorted(recent, key=lambda row: row["status"] not in OPEN_STATUSES)[:limit]
     unresolved = Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1))
     return list(
         tickets.annotate(resolved_rank=unresolved).order_by("resolved_rank", "-updated_at", "-id")
