@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from frontdesk.core.errors import DomainError
-from frontdesk.tickets.selectors import LIST_ROW_FIELDS, WINDOW_SORTS, ticket_window
+from frontdesk.tickets.selectors import WINDOW_SORTS, ticket_window
 
 from . import selectors, services
 from .html import options_html
@@ -43,7 +43,7 @@ def inbox(request: HttpRequest, slug: str = "mine"):
         filters = selectors.filters_from_params(agent=agent, params=params)
         window = ticket_window(
             agent=agent, filters=filters, sort=sort, after=request.GET.get("after") or None,
-            before=request.GET.get("before") or None, limit=PAGE_SIZE, row_fields=LIST_ROW_FIELDS,
+            before=request.GET.get("before") or None, limit=PAGE_SIZE, list_rows=True,
         )
     except (selectors.BadFilter, DomainError) as problem:
         error = getattr(problem, "detail", None) or str(problem)
