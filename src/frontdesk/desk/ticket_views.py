@@ -87,10 +87,16 @@ def ticket_context(request, ticket: Ticket, *, new_after: int | None = None, **e
     agent = request.user
     messages = list(selectors.ticket_messages(ticket=ticket, contact_points=False))
     events = list(selectors.ticket_timeline(ticket=ticket, contact_points=False))
-    # One query for the contact points of the requester and of every customer who wrote or acted.
-    selectors.customers_with_contact_points(
-        [ticket.requester, *(m.author_customer for m in messages), *(e.actor_customer for e in events)]
-    )
+    # One query for the contact points of the requester and of every customer who wrote or acted,
+    # each customer one instance (usually all the requester: prefetching costs per instance).
+    customers = {ticket.requester.pk: ticket.requester}
+    for message in messages:
+        if message.author_customer_id:
+            message.author_customer = customers.setdefault(message.author_customer_id, message.author_customer)
+    for event in events:
+        if event.actor_customer_id:
+            event.actor_customer = customers.setdefault(event.actor_customer_id, event.actor_customer)
+    selectors.customers_with_contact_points(list(customers.values()))
     conversation = message_views(messages, new_after=new_after)
     can_write = agent.is_active and not agent.is_light
     # Groups and agents: the side panel's choices, and the names in assignment events.
