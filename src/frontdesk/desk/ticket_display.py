@@ -15,8 +15,6 @@ from dataclasses import dataclass
 import nh3
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -72,7 +70,6 @@ class MessageView:
             kind_class, kind = "message-reply message-automatic", format_html("Automatic · {}", msg.automatic)
         else:
             kind_class, kind = "message-reply", "Public reply"
-        created = timezone.localtime(msg.created_at)
         history = format_html(
             '\n    <details class="message-history">\n'
             "      <summary>Show the full message with quoted history</summary>\n"
@@ -106,7 +103,7 @@ class MessageView:
             "</li>",
             pk=msg.pk, author=author, from_customer="1" if msg.author_customer_id else "0",
             kind_class=kind_class, new_class=" is-new" if self.is_new else "", kind=kind,
-            iso=date_format(created, "c"), when=date_format(created, "j M Y, H:i"),
+            iso=html.date_c(msg.created_at), when=html.date_short(msg.created_at, year=True),
             new_badge=mark_safe('<span class="badge badge-new">New</span>') if self.is_new else "",
             body=self.body, history=history, attachments=attachments,
         )
@@ -244,14 +241,13 @@ class EventView:
         """The event's line in the timeline (one ``<li>``; the timeline has one per event, so it
         is built here rather than by the template engine)."""
         event = self.event
-        created = timezone.localtime(event.created_at)
         link = format_html(' · <a href="#m{}">view</a>', event.message_id) if event.message_id else ""
         return format_html(
             '<li class="event event-{kind}" data-event-kind="{kind}">\n'
             '      <time datetime="{iso}">{when}</time>\n'
             "      <span><strong>{actor}</strong> {text}{link}</span>\n"
             "    </li>",
-            kind=event.kind, iso=date_format(created, "c"), when=date_format(created, "j M, H:i"),
+            kind=event.kind, iso=html.date_c(event.created_at), when=html.date_short(event.created_at),
             actor=event.actor_label, text=self.text, link=link,
         )
 

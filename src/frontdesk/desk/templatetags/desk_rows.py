@@ -14,11 +14,11 @@ from urllib.parse import quote
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
+from frontdesk.desk.html import date_c, date_minute
 from frontdesk.sla.templatetags.sla import sla_badge
 from frontdesk.tickets.models import Priority, Status
 from frontdesk.tickets.selectors import TicketListRow
@@ -98,8 +98,8 @@ def ticket_row(ticket, selectable) -> SafeString:
         "priority_label": escape(_PRIORITY_LABELS.get(ticket.priority, ticket.priority)),
         "assignee": escape(assignee_name) if assignee_name is not None else '<span class="muted">Unassigned</span>',
         "group": escape(group_name) if group_name else "No group",
-        "updated_iso": date_format(updated, "c"),
-        "updated_title": date_format(updated, "Y-m-d H:i"),
+        "updated_iso": date_c(updated),
+        "updated_title": date_minute(updated),
         "updated_ago": escape(timesince(updated)),
     }
     return mark_safe(_ROW.format(**values))  # noqa: S308 - every value above is escaped or built by format_html
