@@ -54,6 +54,30 @@ def test_it_lists_a_customers_visible_tickets_unresolved_first(ticket, customer,
     assert tickets_of_customer(agent=outsider, requester_id=customer.pk) == [hidden]
 
 
+@pytest.mark.parametrize("scan", [100, 2])  # newest first sorted in Python; past the scan, the CASE query
+def test_it_lists_briefs_in_the_order_of_tickets_of_customer(ticket, customer, agent, outsider, billing,
+                                                             monkeypatch, scan):
+    from frontdesk.tickets import selectors
+    from frontdesk.tickets.services import ticket_set_status
+
+    monkeypatch.setattr(selectors, "BRIEFS_SCAN", scan)
+    solved = ticket_create(subject="Old question", requester=customer, body="?", group=ticket.group)
+    ticket_set_status(ticket=solved, actor=agent, status="solved")
+    ticket_create(subject="Billing only", requester=customer, body="?", group=billing)
+    newer_open = ticket_create(subject="Another", requester=customer, body="?", group=ticket.group)
+    newest_solved = ticket_create(subject="Quick one", requester=customer, body="?", group=ticket.group)
+    ticket_set_status(ticket=newest_solved, actor=agent, status="solved")
+
+    def refs(**kwargs) -> list[str]:
+        return [row["reference"] for row in selectors.ticket_briefs_of_customer(requester_id=customer.pk, **kwargs)]
+
+    expected = [t.reference for t in selectors.tickets_of_customer(agent=agent, requester_id=customer.pk)]
+    assert refs(agent=agent) == expected == [t.reference for t in (newer_open, ticket, newest_solved, solved)]
+    assert refs(agent=agent, exclude_id=ticket.pk, limit=2) == [newer_open.reference, newest_solved.reference]
+    assert refs(agent=outsider) == [t.reference for t in selectors.tickets_of_customer(
+        agent=outsider, requester_id=customer.pk)]
+
+
 def test_it_returns_only_messages_after_a_given_one(ticket, customer):
     from frontdesk.tickets.selectors import ticket_messages
     from frontdesk.tickets.services import ticket_receive_customer_message

@@ -47,10 +47,13 @@ def ratings_visible_to(*, agent: Agent) -> QuerySet[Rating]:
 
 
 def ratings_of_customer(*, agent: Agent, customer_id: int, limit: int = 10) -> list[Rating]:
-    """A customer's latest ratings, of tickets ``agent`` may see."""
+    """A customer's latest ratings, of tickets ``agent`` may see: score, comment, rating time
+    and the ticket's reference (what the workspace lists on every ticket page; other fields
+    load when read)."""
     return list(
         ratings_visible_to(agent=agent).filter(customer_id=customer_id)
-        .select_related("ticket", "agent").order_by("-rated_at", "-id")[:limit]
+        .select_related("ticket").only("score", "comment", "rated_at", "ticket__reference")
+        .order_by("-rated_at", "-id")[:limit]
     )
 
 

@@ -7,3 +7,8 @@ class DeskConfig(AppConfig):
     name = "frontdesk.desk"
     label = "desk"
     verbose_name = "Agent workspace"
+
+    def ready(self) -> None:
+        from .people import connect_invalidation
+
+        connect_invalidation()  # the per-process copy of groups and agents (people.py)

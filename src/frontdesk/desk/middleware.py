@@ -19,7 +19,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from .two_factor import totp_device_confirmed, two_factor_required
+from .two_factor import has_totp_device, two_factor_required
 
 
 def desk_public(view):
@@ -59,7 +59,7 @@ class DeskAccessMiddleware:
             timezone.activate(user.zone)
             return None
         # Signed in with a password only (e.g. through /admin/login/): the code step first.
-        if totp_device_confirmed(user) is not None:
+        if has_totp_device(user):
             url = reverse("desk:login_verify")
             return _redirect(request, f"{url}?{urlencode({'next': request.get_full_path()})}")
         if two_factor_required(user):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from frontdesk.accounts.models import Agent, Group, Role
+from frontdesk.accounts.models import Agent
 from frontdesk.customers.models import ContactKind, ContactPoint, Customer, Organization
 from frontdesk.followups.selectors import snoozed_condition
 from frontdesk.search import selectors as search_service
@@ -29,6 +29,7 @@ from frontdesk.tickets.selectors import (
 )
 
 from .models import SavedView
+from .people import people
 
 UNSOLVED = [Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD]
 COUNT_CAP = 1000
@@ -211,18 +212,16 @@ def view_counts(*, agent: Agent, views: list[InboxView]) -> dict[str, int]:
     return counts
 
 
-def assignable_agents() -> QuerySet[Agent]:
-    """Agents a ticket can be assigned to (the services check group membership per ticket)."""
-    return Agent.objects.filter(is_active=True).exclude(role=Role.LIGHT).order_by("name")
-
-
 def filter_choices() -> dict:
+    """The filter form's and bulk bar's choices; groups and agents as (id, name) pairs from the
+    per-process copy (``people.py``)."""
+    team = people()
     return {
         "statuses": Status.choices,
         "priorities": Priority.choices,
         "channels": Channel.choices,
-        "groups": list(Group.objects.order_by("tier", "name")),
-        "agents": list(assignable_agents()),
+        "groups": [(pk, name) for pk, name, _tier in team.groups],
+        "agents": team.assignable(),
         "sorts": SORT_CHOICES,
     }
 

@@ -13,11 +13,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import nh3
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from frontdesk.accounts.models import Agent, Group, Role
+from frontdesk.accounts.models import Agent, Role
 from frontdesk.core.text import URL_SCHEMES, text_to_html
+from frontdesk.desk import html
 from frontdesk.desk.followup_display import FOLLOWUP_EVENT_KINDS, describe_followup_event
+from frontdesk.desk.people import People
 from frontdesk.mail.quotes import visible_text
 from frontdesk.sla.display import describe_sla_event
 from frontdesk.tickets.models import EventKind, Message, Priority, Status, TicketEvent
@@ -52,6 +57,57 @@ class MessageView:
     def pk(self) -> int:
         return self.message.pk
 
+    @property
+    def html(self) -> SafeString:
+        """The message's ``<li>`` in the conversation (built here, not by an include per
+        message: a long conversation cost the template engine a few milliseconds)."""
+        msg = self.message
+        if not msg.is_public:
+            kind_class, kind = "message-note", "Internal note"
+        elif msg.author_customer_id:
+            kind_class, kind = "message-customer", "Customer"
+        elif msg.automatic:
+            kind_class, kind = "message-reply message-automatic", format_html("Automatic · {}", msg.automatic)
+        else:
+            kind_class, kind = "message-reply", "Public reply"
+        history = format_html(
+            '\n    <details class="message-history">\n'
+            "      <summary>Show the full message with quoted history</summary>\n"
+            '      <div class="message-body">{}</div>\n'
+            "    </details>", self.history,
+        ) if self.history else ""
+        files = msg.attachments.all()
+        attachments = format_html(
+            '\n    <ul class="attachments" aria-label="Attachments">\n      {}\n    </ul>',
+            mark_safe("".join(  # noqa: S308 - format_html parts
+                format_html('<li><a href="{}" download>{}</a> <span class="muted">{}</span></li>',
+                            reverse("desk:attachment", args=[a.public_id]), a.filename, filesizeformat(a.size))
+                for a in files
+            )),
+        ) if files else ""
+        author = msg.author_label
+        return format_html(
+            '<li id="m{pk}" data-message-id="{pk}"\n'
+            '    data-author="{author}"\n'
+            '    data-from-customer="{from_customer}"\n'
+            '    class="message {kind_class}{new_class}">\n'
+            '  <article aria-labelledby="m{pk}-head">\n'
+            '    <header class="message-head" id="m{pk}-head">\n'
+            '      <span class="message-kind">{kind}</span>\n'
+            '      <strong class="message-author">{author}</strong>\n'
+            '      <time datetime="{iso}">{when}</time>\n'
+            "      {new_badge}\n"
+            "    </header>\n"
+            '    <div class="message-body">{body}</div>{history}{attachments}\n'
+            "  </article>\n"
+            "</li>",
+            pk=msg.pk, author=author, from_customer="1" if msg.author_customer_id else "0",
+            kind_class=kind_class, new_class=" is-new" if self.is_new else "", kind=kind,
+            iso=html.date_c(msg.created_at), when=html.date_short(msg.created_at, year=True),
+            new_badge=mark_safe('<span class="badge badge-new">New</span>') if self.is_new else "",
+            body=self.body, history=history, attachments=attachments,
+        )
+
 
 def message_view(message: Message, *, is_new: bool = False) -> MessageView:
     full = display_html(message.body_html)
@@ -72,33 +128,6 @@ def message_views(messages: Iterable[Message], *, new_after: int | None = None) 
 
 
 
-@dataclass(frozen=True)
-class People:
-    """Groups and agents as the side panel and the timeline show them (no model rows)."""
-
-    groups: list[tuple[int, str, int]]  # (id, name, tier) in (tier, name) order
-    agents: list[tuple[int, str, str, str, bool]]  # (id, name, email, role, is_active) in id order
-    memberships: dict[int, set[int]]  # agent id → group ids
-
-    @property
-    def names_by_email(self) -> dict[str, str]:
-        return {email: name for _, name, email, _, _ in self.agents}
-
-
-def people() -> People:
-    """Every group, and every agent with their groups: two queries of plain values."""
-    groups = list(Group.objects.order_by("tier", "name").values_list("pk", "name", "tier"))
-    agents: dict[int, tuple] = {}
-    memberships: dict[int, set[int]] = {}
-    rows = Agent.objects.order_by("pk").values_list("pk", "name", "email", "role", "is_active", "groups__pk")
-    for pk, name, email, role, is_active, group_id in rows:
-        agents[pk] = (pk, name, email, role, is_active)
-        groups_of = memberships.setdefault(pk, set())
-        if group_id is not None:
-            groups_of.add(group_id)
-    return People(groups=groups, agents=list(agents.values()), memberships=memberships)
-
-
 def group_options(people: People) -> list[tuple[int, str]]:
     """(id, text) choices of the side panel's group field."""
     return [(pk, f"{name} (tier {tier})") for pk, name, tier in people.groups]
@@ -111,9 +140,16 @@ def assignee_options(people: People, *, ticket) -> list[tuple[int, str]]:
     for pk, name, _email, role, is_active in people.agents:
         if not is_active or role == Role.LIGHT:
             continue
-        outside = ticket.group_id is not None and ticket.group_id not in people.memberships.get(pk, ())
+        outside = ticket.group_id is not None and ticket.group_id not in people.memberships.get(pk, frozenset())
         options.append((pk, f"{name} (not in {ticket.group.name})" if outside else name))
     return options
+
+
+def options_html(options: Iterable[tuple], *, selected, empty: str | None = None) -> SafeString:
+    """The ``<option>`` elements of a side-panel select, ``selected`` marked; ``empty``: the text
+    of a "none" choice (selected when ``selected`` is empty)."""
+    return html.options_html(options, is_selected=lambda value: value == selected,
+                             empty=(empty, not selected) if empty is not None else None)
 
 
 def _label(choices, value) -> str:
@@ -199,6 +235,21 @@ def _label_rating(value) -> str:
 class EventView:
     event: TicketEvent
     text: str
+
+    @property
+    def html(self) -> SafeString:
+        """The event's line in the timeline (one ``<li>``; the timeline has one per event, so it
+        is built here rather than by the template engine)."""
+        event = self.event
+        link = format_html(' · <a href="#m{}">view</a>', event.message_id) if event.message_id else ""
+        return format_html(
+            '<li class="event event-{kind}" data-event-kind="{kind}">\n'
+            '      <time datetime="{iso}">{when}</time>\n'
+            "      <span><strong>{actor}</strong> {text}{link}</span>\n"
+            "    </li>",
+            kind=event.kind, iso=html.date_c(event.created_at), when=html.date_short(event.created_at),
+            actor=event.actor_label, text=self.text, link=link,
+        )
 
 
 def event_views(events: Iterable[TicketEvent], *, people: People | None = None) -> list[EventView]:

@@ -24,8 +24,15 @@ from frontdesk.tickets.attachments import NewAttachment, download_response
 from frontdesk.tickets.lifecycle import TRANSITIONS
 from frontdesk.tickets.models import EventKind, Priority, Status, Ticket
 
+from .people import people
 from .presence import presence_beat, presence_leave, presence_others
-from .ticket_display import assignee_options, event_views, group_options, message_views, people
+from .ticket_display import (
+    assignee_options,
+    event_views,
+    group_options,
+    message_views,
+    options_html,
+)
 
 MAX_UPLOADS = 20
 CHANGES = ("status", "priority", "group", "assignee", "tags")
@@ -34,7 +41,7 @@ CHANGES = ("status", "priority", "group", "assignee", "tags")
 def _ticket(request, reference: str) -> Ticket:
     """The ticket if this agent may see it; 404 otherwise, exactly as if it did not exist."""
     try:
-        return selectors.ticket_get_for_agent(agent=request.user, reference=reference)
+        return selectors.ticket_get_for_agent(agent=request.user, reference=reference, requester_email=False)
     except NotFound as exc:
         raise Http404("No such ticket.") from exc
 
@@ -80,10 +87,16 @@ def ticket_context(request, ticket: Ticket, *, new_after: int | None = None, **e
     agent = request.user
     messages = list(selectors.ticket_messages(ticket=ticket, contact_points=False))
     events = list(selectors.ticket_timeline(ticket=ticket, contact_points=False))
-    # One query for the contact points of the requester and of every customer who wrote or acted.
-    selectors.customers_with_contact_points(
-        [ticket.requester, *(m.author_customer for m in messages), *(e.actor_customer for e in events)]
-    )
+    # One query for the contact points of the requester and of every customer who wrote or acted,
+    # each customer one instance (usually all the requester: prefetching costs per instance).
+    customers = {ticket.requester.pk: ticket.requester}
+    for message in messages:
+        if message.author_customer_id:
+            message.author_customer = customers.setdefault(message.author_customer_id, message.author_customer)
+    for event in events:
+        if event.actor_customer_id:
+            event.actor_customer = customers.setdefault(event.actor_customer_id, event.actor_customer)
+    selectors.customers_with_contact_points(list(customers.values()))
     conversation = message_views(messages, new_after=new_after)
     can_write = agent.is_active and not agent.is_light
     # Groups and agents: the side panel's choices, and the names in assignment events.
@@ -97,12 +110,8 @@ def ticket_context(request, ticket: Ticket, *, new_after: int | None = None, **e
         "tags": sorted(ticket.tags.values_list("name", flat=True)),
         "can_write": can_write,
         "can_reply": can_write and ticket.status != Status.CLOSED,
-        "statuses": [(s, Status(s).label) for s in Status.values
-                     if s == ticket.status or s in TRANSITIONS[ticket.status]],
         "reply_statuses": [(s, Status(s).label) for s in (Status.PENDING, Status.ON_HOLD, Status.SOLVED)],
-        "priorities": Priority.choices,
-        "group_options": group_options(team) if can_write else [],
-        "assignee_options": assignee_options(team, ticket=ticket) if can_write else [],
+        **(_property_options(ticket, team) if can_write else {}),
         "others": presence_others(ticket_id=ticket.pk, agent=agent),
         "composer": {"kind": "note" if not can_write else "reply", "body": ""},
         "max_upload_mb": settings.FRONTDESK_MAX_ATTACHMENT_BYTES // (1024 * 1024),
@@ -110,6 +119,19 @@ def ticket_context(request, ticket: Ticket, *, new_after: int | None = None, **e
     }
     context.update(extra)
     return context
+
+
+def _property_options(ticket: Ticket, team) -> dict:
+    """The side panel's choices, as ``<option>`` elements with the ticket's value selected."""
+    statuses = [(s, Status(s).label) for s in Status.values if s == ticket.status or s in TRANSITIONS[ticket.status]]
+    return {
+        "status_options": options_html(statuses, selected=ticket.status),
+        "priority_options": options_html(Priority.choices, selected=ticket.priority),
+        "group_options": options_html(group_options(team), selected=ticket.group_id, empty="— none (triage) —"),
+        "assignee_options": options_html(
+            assignee_options(team, ticket=ticket), selected=ticket.assignee_id, empty="— unassigned —"
+        ),
+    }
 
 
 @require_GET
@@ -194,7 +216,7 @@ def _fresh_or_none(request, ticket: Ticket) -> Ticket | None:
     """The ticket re-read after a change; None if the change took it out of the agent's sight
     (e.g. moved to a group they are not in)."""
     try:
-        return selectors.ticket_get_for_agent(agent=request.user, reference=ticket.reference)
+        return selectors.ticket_get_for_agent(agent=request.user, reference=ticket.reference, requester_email=False)
     except NotFound:
         return None
 

@@ -29,6 +29,12 @@ def totp_device_confirmed(agent: Agent) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=agent, confirmed=True).order_by("id").first()
 
 
+def has_totp_device(agent: Agent) -> bool:
+    """Whether the agent has a confirmed authenticator (asked on every workspace request of a
+    password-only session: a bare EXISTS)."""
+    return TOTPDevice.objects.filter(user_id=agent.pk, confirmed=True).exists()
+
+
 def totp_device_start(*, agent: Agent) -> TOTPDevice:
     """The agent's pending (unconfirmed) device, created on first call: reloading the
     enrolment page shows the same secret, so a scanned code keeps working."""

@@ -13,9 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from frontdesk.core.errors import DomainError
-from frontdesk.tickets.selectors import LIST_ROW_FIELDS, WINDOW_SORTS, ticket_window
+from frontdesk.tickets.selectors import WINDOW_SORTS, ticket_window
 
 from . import selectors, services
+from .html import options_html
 
 PAGE_SIZE = 25
 
@@ -42,7 +43,7 @@ def inbox(request: HttpRequest, slug: str = "mine"):
         filters = selectors.filters_from_params(agent=agent, params=params)
         window = ticket_window(
             agent=agent, filters=filters, sort=sort, after=request.GET.get("after") or None,
-            before=request.GET.get("before") or None, limit=PAGE_SIZE, row_fields=LIST_ROW_FIELDS,
+            before=request.GET.get("before") or None, limit=PAGE_SIZE, list_rows=True,
         )
     except (selectors.BadFilter, DomainError) as problem:
         error = getattr(problem, "detail", None) or str(problem)
@@ -56,6 +57,7 @@ def inbox(request: HttpRequest, slug: str = "mine"):
     def page_url(**cursor) -> str:
         return "?" + urlencode({**base_query, **{k: [v] for k, v in cursor.items()}}, doseq=True)
 
+    choices = selectors.filter_choices()
     context = {
         "desk_section": "unassigned" if slug == "unassigned" else "inbox",
         "views": views,
@@ -68,7 +70,8 @@ def inbox(request: HttpRequest, slug: str = "mine"):
         "params": params,
         "customised": customised,
         "sort": sort,
-        "choices": selectors.filter_choices(),
+        "choices": choices,
+        **_people_options(choices, params=params, agent=agent),
         "labels": selectors.filter_labels(params=params),
         "return_to": request.get_full_path(),
         "can_write": not agent.is_light,
@@ -77,6 +80,16 @@ def inbox(request: HttpRequest, slug: str = "mine"):
     # htmx requests (bulk actions) get the whole page too and pick #inbox-main and the view
     # counts out of it (hx-select, hx-select-oob): one template, no second rendering path.
     return render(request, "desk/inbox.html", context, status=400 if error else 200)
+
+
+def _people_options(choices: dict, *, params: dict[str, list[str]], agent) -> dict:
+    """The group and agent ``<option>`` elements of the filter form and the bulk bar."""
+    groups, assignees = set(params.get("group", [])), set(params.get("assignee", []))
+    return {
+        "group_options": options_html(choices["groups"], is_selected=lambda pk: str(pk) in groups),
+        "assignee_options": options_html(choices["agents"], is_selected=lambda pk: str(pk) in assignees),
+        "bulk_assignee_options": options_html([(pk, name) for pk, name in choices["agents"] if pk != agent.pk]),
+    }
 
 
 def _view_list(views: list[selectors.InboxView], counts: dict[str, int]) -> list[dict]:

@@ -9,20 +9,29 @@ is escaped exactly as the template escaped it.
 
 from __future__ import annotations
 
+from html import escape as _html_escape
 from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
+from frontdesk.desk.html import date_c, date_minute
 from frontdesk.sla.templatetags.sla import sla_badge
 from frontdesk.tickets.models import Priority, Status
+from frontdesk.tickets.selectors import TicketListRow
 
 register = template.Library()
+
+
+def escape(value) -> str:
+    """What Django's ``escape`` (and the template's autoescape) writes, as a plain string: the
+    row is marked safe once, at the end, so each value skips the lazy-aware wrapper."""
+    return _html_escape(str(value))
+
 
 _REFERENCE = "REFERENCE"  # stands in for the reference in the reversed URL (references are A-Z, 2-9)
 _STATUS_LABELS = dict(Status.choices)
@@ -70,32 +79,35 @@ def _ticket_url_pattern() -> str:
 
 @register.simple_tag
 def ticket_row(ticket, selectable) -> SafeString:
-    """The row of ``ticket`` (a list row: requester, group, assignee and tags loaded)."""
+    """The row of ``ticket``: a ``TicketListRow`` (the inbox), or a ticket with its requester,
+    group, assignee and tags loaded (search results)."""
+    if isinstance(ticket, TicketListRow):
+        requester_name, requester_email = ticket.requester_name, ticket.requester_email
+        group_name, tag_names = ticket.group_name, ticket.tag_names
+        assignee_name = ticket.assignee_name if ticket.assignee_id is not None else None
+    else:
+        requester_name, requester_email = ticket.requester.name, getattr(ticket, "requester_email", "")
+        group_name = ticket.group.name if ticket.group is not None else None
+        assignee_name = ticket.assignee.name if ticket.assignee is not None else None
+        tag_names = [tag.name for tag in ticket.tags.all()]
     reference = escape(ticket.reference)
-    requester = ticket.requester
     updated = timezone.localtime(ticket.updated_at)
-    assignee = ticket.assignee
-    group = ticket.group
-    names = getattr(ticket, "tag_names", None)  # ticket_window(row_fields=…) sets it
-    if names is None:
-        names = [tag.name for tag in ticket.tags.all()]
-    tags = "".join(format_html('<span class="tag">{}</span>', name) for name in names)
     values = {
         "url": _ticket_url(ticket.reference),
         "ref": reference,
         "select": _SELECT.format(ref=reference) if selectable else "",
         "subject": escape(ticket.subject),
-        "requester": escape(requester.name or getattr(ticket, "requester_email", "") or "(no name)"),
-        "tags": tags,
+        "requester": escape(requester_name or requester_email or "(no name)"),
+        "tags": "".join(format_html('<span class="tag">{}</span>', name) for name in tag_names),
         "status": escape(ticket.status),
         "status_label": escape(_STATUS_LABELS.get(ticket.status, ticket.status)),
         "sla": sla_badge(ticket),
         "priority": escape(ticket.priority),
         "priority_label": escape(_PRIORITY_LABELS.get(ticket.priority, ticket.priority)),
-        "assignee": escape(assignee.name) if assignee is not None else '<span class="muted">Unassigned</span>',
-        "group": escape(group.name) if group is not None and group.name else "No group",
-        "updated_iso": date_format(updated, "c"),
-        "updated_title": date_format(updated, "Y-m-d H:i"),
+        "assignee": escape(assignee_name) if assignee_name is not None else '<span class="muted">Unassigned</span>',
+        "group": escape(group_name) if group_name else "No group",
+        "updated_iso": date_c(updated),
+        "updated_title": date_minute(updated),
         "updated_ago": escape(timesince(updated)),
     }
     return mark_safe(_ROW.format(**values))  # noqa: S308 - every value above is escaped or built by format_html
