@@ -80,7 +80,7 @@ def contact_ack_queue(*, ticket_id: int, inbox_id: int | None, to: str, customer
     ``contact_submit`` enqueues, so the form's request only writes the ticket. Safe to run
     twice: a ticket gets one acknowledgement."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().select_related("requester").filter(pk=ticket_id).first()
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester").filter(pk=ticket_id).first()
         if ticket is None:
             return "no such ticket"
         if OutboundMessage.objects.filter(ticket=ticket, kind=OutboundKind.ACK).exists():
