@@ -26,6 +26,18 @@ def started(seconds_ago: int = 30) -> str:
     return signing.TimestampSigner(salt=STARTED_SALT).sign(str(int(time.time()) - seconds_ago))
 
 
+def acknowledge() -> int:
+    """Run the ready ``contact_acknowledge`` tasks in this test's transaction, as the worker
+    does after the form's commit → how many ran."""
+    from django_tasks_db.models import DBTaskResult
+
+    rows = list(DBTaskResult.objects.ready().filter(task_path="frontdesk.portal.tasks.contact_acknowledge"))
+    for row in rows:
+        DBTaskResult.objects.filter(pk=row.pk).delete()
+        row.task.func(**row.args_kwargs["kwargs"])
+    return len(rows)
+
+
 def open_conversation(client: Client, ticket) -> str:
     """Follow a fresh link like a customer; returns the token-free conversation URL."""
     response = client.get(link_path(link_issue(ticket=ticket)))

@@ -12,7 +12,7 @@ from frontdesk.customers.services import customer_create
 from frontdesk.mail.models import Inbox, OutboundKind, OutboundMessage
 from frontdesk.tickets.models import Channel, Status, Ticket
 
-from .conftest import started
+from .conftest import acknowledge, started
 
 
 def form(**overrides):
@@ -55,6 +55,8 @@ def test_it_opens_a_ticket_and_confirms_by_email_with_the_conversation_link(clie
     assert ticket.requester.name == "Maria Lopez"
     assert ContactPoint.objects.get(customer=ticket.requester).value == "maria@example.net"
     assert ticket.messages.get().attachments.get().filename == "error.png"
+    assert not OutboundMessage.objects.exists()  # queued by a task after commit, not in the request
+    assert acknowledge() == 1
     ack = OutboundMessage.objects.get()
     assert (ack.kind, ack.recipient, ack.auto_submitted) == (OutboundKind.ACK, "maria@example.net", "auto-replied")
     assert ack.conversation_url.startswith("http://127.0.0.1:8000/c/")
@@ -167,3 +169,26 @@ def test_it_works_without_any_inbox(client, db):
 
     assert client.post("/help/", form()).status_code == 302
     assert Ticket.objects.get().group is None
+
+
+def test_it_acknowledges_once_even_if_the_task_runs_twice(client, inbox):
+    from frontdesk.portal.intake import contact_ack_queue
+
+    client.post("/help/", form())
+    ticket = Ticket.objects.get()
+    assert acknowledge() == 1
+
+    again = contact_ack_queue(ticket_id=ticket.pk, inbox_id=inbox.pk, to="maria@example.net",
+                              customer_name="Maria Lopez")
+
+    assert again == "already acknowledged" and OutboundMessage.objects.filter(kind=OutboundKind.ACK).count() == 1
+
+
+def test_it_holds_back_acknowledgements_past_the_address_ceiling(client, inbox, settings):
+    settings.FRONTDESK_AUTOREPLY_PER_HOUR = 2
+    for n in range(3):
+        assert client.post("/help/", form(subject=f"Question {n}")).status_code == 302
+    acknowledge()
+
+    assert Ticket.objects.count() == 3  # every ticket is kept
+    assert OutboundMessage.objects.filter(kind=OutboundKind.ACK, recipient="maria@example.net").count() == 2

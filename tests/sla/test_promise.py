@@ -57,6 +57,7 @@ def test_it_states_the_promise_in_the_acknowledgement_and_confirmation(client, c
         "name": "Maria Lopez", "email": "maria@example.net", "subject": "Cannot log in",
         "message": "Password refused.", "website": "", "started": started(30)})
     assert response.status_code == 302
+    drain()
     ack = OutboundMessage.objects.get(kind=OutboundKind.ACK)
     assert "You'll hear from us by Monday 2 March, 14:00 (UTC)." in ack.body_text
     page = client.get("/help/sent/").content.decode()
@@ -67,6 +68,7 @@ def test_it_appends_the_promise_to_a_custom_acknowledgement(client, clock, stand
     Inbox.objects.filter(pk=inbox.pk).update(ack_text="Thanks {name}, ticket {reference}.")
     client.post("/help/", {"name": "Maria", "email": "maria@example.net", "subject": "Hi", "message": "Hello",
                            "website": "", "started": started(30)})
+    drain()
     body = OutboundMessage.objects.get(kind=OutboundKind.ACK).body_text
     assert body.startswith("Thanks Maria, ticket ")
     assert body.endswith("\n\nYou'll hear from us by Monday 2 March, 14:00 (UTC).")

@@ -4,9 +4,9 @@ The page a visitor first gets (``GET /help/``) is the same for everyone except t
 the CSRF token and the signed start time. Rendering it through the template and the form
 widgets took most of the request's CPU, so it is rendered once with a marker in place of each
 of the two, and each request joins the pieces around its own values. Everything else it shows
-(the inboxes, the phone and hours settings) is the key of the stored rendering, so a change of
-any of them renders anew: the page never shows stale channels. The template stays the one
-source of the page; a form sent back with errors is rendered in full as before.
+(the inboxes, the phone and hours settings) and the active language are the key of the stored
+rendering, so a change of any of them renders anew: the page never shows stale channels. The
+template stays the one source of the page; a form sent back with errors is rendered in full.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import threading
 from django.conf import settings
 from django.middleware.csrf import get_token
 from django.template.loader import get_template
+from django.utils import translation
 from django.utils.html import escape
 
 from frontdesk.mail.models import Inbox
@@ -45,7 +46,9 @@ def channels() -> dict:
 
 def _pieces(found: dict) -> tuple[str, ...]:
     """The page split at the markers: text, marker, text, marker, …, text."""
-    key = (tuple(found["inboxes"]), found["phone"], found["hours"])
+    # The language too: the page has no translated text yet, but must not serve one language's
+    # rendering in another once it has.
+    key = (tuple(found["inboxes"]), found["phone"], found["hours"], translation.get_language())
     pieces = _renderings.get(key)
     if pieces is not None:
         return pieces

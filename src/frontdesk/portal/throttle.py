@@ -53,20 +53,19 @@ def _key(action: str, kind: str, value: str) -> str:
 
 def hit(action: str, **keys: str) -> None:
     """Count one attempt of ``action`` for each key (``ip=…, email=…``), or raise
-    ``Throttled`` (counting nothing) when any key has used its allowance."""
+    ``Throttled`` (counting nothing) when any key has used its allowance. One cache read and
+    one write per window length for all the keys (a round trip each with Redis)."""
     now = time.time()
-    windows = {}
+    limits = {_key(action, kind, value): LIMITS[action][kind] for kind, value in keys.items() if value}
+    stored = cache.get_many(list(limits))
+    updates: dict[int, dict[str, list[float]]] = {}
     waits = []
-    for kind, value in keys.items():
-        if not value:
-            continue
-        limit = LIMITS[action][kind]
-        key = _key(action, kind, value)
-        recent = [t for t in cache.get(key, []) if t > now - limit.window_seconds]
+    for key, limit in limits.items():
+        recent = [t for t in stored.get(key, []) if t > now - limit.window_seconds]
         if len(recent) >= limit.count:
             waits.append(int(min(recent) + limit.window_seconds - now) + 1)
-        windows[key] = (recent, limit)
+        updates.setdefault(limit.window_seconds, {})[key] = recent + [now]
     if waits:
         raise Throttled(retry_after=max(waits))
-    for key, (recent, limit) in windows.items():
-        cache.set(key, recent + [now], limit.window_seconds)
+    for window_seconds, values in updates.items():
+        cache.set_many(values, window_seconds)
