@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from frontdesk.core.tasks import enqueue_on_commit, retrying_task
+from frontdesk.core.tasks import enqueue_batch_on_commit, enqueue_on_commit, retrying_task
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ PER_TICKET: set[str] = {"frontdesk.sla.tasks.sla_on_ticket_event"}
 # for all of them at once instead of once per event (``run_subscriber``).
 MANY: dict[str, str] = {"frontdesk.sla.tasks.sla_on_ticket_event": "frontdesk.sla.tasks.sla_on_ticket_events"}
 
+BATCH_EVENTS = 500  # events one batch task takes at most
+
 _batch = threading.local()
 
 
@@ -104,12 +106,15 @@ def batched() -> Iterator[None]:
         collected, _batch.events = _batch.events, None
         for task_path, events in collected.items():
             event_ids = sorted(events.values())
+            # One task per subscriber, joining one that still waits (core.tasks).
             if task_path in MANY:
-                enqueue_on_commit(import_string(MANY[task_path]), event_ids=event_ids)
+                enqueue_batch_on_commit(import_string(MANY[task_path]), key="event_ids", items=event_ids,
+                                        limit=BATCH_EVENTS)
             elif len(event_ids) == 1:
                 enqueue_on_commit(import_string(task_path), event_id=event_ids[0])
             else:
-                enqueue_on_commit(run_subscriber, task_path=task_path, event_ids=event_ids)
+                enqueue_batch_on_commit(run_subscriber, key="event_ids", items=event_ids, limit=BATCH_EVENTS,
+                                        task_path=task_path)
     finally:
         _batch.events = None
 

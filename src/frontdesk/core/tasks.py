@@ -23,6 +23,12 @@ from django_tasks.base import Task
 
 logger = logging.getLogger(__name__)
 
+# Task priorities: a worker takes the ready task of highest priority first (then the oldest).
+# Written down in DESIGN.md ("Task priorities"); keep the list short and deliberate.
+PRIORITY_INTERACTIVE = 20  # someone waits for it now: an agent's reply on its way out, a link asked for
+PRIORITY_INGEST = 10  # stored inbound mail becoming tickets (the SMTP listener's and the poller's)
+PRIORITY_DEFAULT = 0  # everything else: SLA, follow-ups, bulk outbound mail (acknowledgements, broadcasts)
+
 BASE_RETRY_DELAY_SECONDS = 15
 MAX_RETRY_DELAY_SECONDS = 3600
 
@@ -40,6 +46,47 @@ def enqueue_on_commit(task: Task, **kwargs: Any) -> None:
         task.enqueue(**kwargs)
     else:
         transaction.on_commit(lambda: task.enqueue(**kwargs))
+
+
+def enqueue_batch_on_commit(task: Task, *, key: str, items: list, limit: int, **kwargs: Any) -> None:
+    """``enqueue_on_commit(task, **{key: items}, **kwargs)``, unless a run of the same task with
+    the same other arguments is still waiting (ready, no worker has claimed it): then ``items``
+    join that run's ``key`` list, up to ``limit`` items per run.
+
+    Under a burst the workers are busy and the waiting work of each kind gathers in one task,
+    so it is done in bulk (one transaction, one relay connection) instead of once per
+    enqueue, and costs one task's bookkeeping. The waiting row is locked first (PostgreSQL:
+    ``FOR UPDATE SKIP LOCKED``, so a worker claiming it is never waited for and a row it
+    holds is not joined; SQLite: the write lock serialises this with the worker's claim), so
+    the items are either in the row a worker claims or in a new one, never lost. The task
+    must take ``key`` as a list and be safe to run for any subset and order of its items.
+    """
+    backend_path = settings.TASKS[task.backend]["BACKEND"]
+    if not backend_path.startswith("django_tasks_db") or not items:
+        enqueue_on_commit(task, **{key: list(items)}, **kwargs)
+        return
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    with transaction.atomic():
+        waiting = (
+            DBTaskResult.objects.select_for_update(skip_locked=True)
+            .filter(status="READY", task_path=task.module_path, queue_name=task.queue_name, priority=task.priority,
+                    backend_name=task.backend, run_after=get_date_max())
+            .order_by("-enqueued_at").values_list("pk", "args_kwargs")  # the newest has room, if any
+        )
+        for pk, args_kwargs in waiting[:3]:
+            their = dict(args_kwargs.get("kwargs") or {})
+            joined = their.pop(key, None)
+            if args_kwargs.get("args") or their != kwargs or not isinstance(joined, list):
+                continue  # another call (or a retry, with its attempt number)
+            known = set(joined)
+            new = [item for item in items if item not in known]
+            if len(joined) + len(new) > limit:
+                continue
+            DBTaskResult.objects.filter(pk=pk).update(
+                args_kwargs={"args": [], "kwargs": {**kwargs, key: [*joined, *new]}})
+            return
+        enqueue_on_commit(task, **{key: list(items)}, **kwargs)
 
 
 def retry_delay(attempt: int) -> timedelta:
