@@ -117,8 +117,11 @@ def _queue(
         message_id=f"{public_id.hex}@{mail_domain()}",
         conversation_url=(conversation_url or link_issue_url(ticket=ticket)) if personal else "",
     )
-    from .tasks import deliver_outbound
+    from .tasks import deliver_outbound, deliver_outbound_many
 
+    if kind == OutboundKind.ACK:  # bulk mail of a burst: delivered with the others waiting
+        enqueue_batch_on_commit(deliver_outbound_many, key="outbound_ids", items=[outbound.pk], limit=DELIVERY_BATCH)
+        return outbound
     # Someone waits for these (an agent's reply, a link the customer asked for); the rest
     # (automatic messages, broadcasts to many) is bulk work and waits behind inbound mail.
     interactive = kind in (OutboundKind.REPLY, OutboundKind.NOTIFICATION)

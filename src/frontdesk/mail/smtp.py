@@ -1,10 +1,14 @@
 """The inbound SMTP listener (RELIABILITY.md §2.1), on aiosmtpd.
 
 DATA is streamed line by line into the spool (``spool.SpoolWriter``) instead of aiosmtpd's
-in-memory buffer. ``250 2.0.0 queued as <id>`` is sent only after the raw bytes are fsynced
-and the ``InboundMessage`` row and its processing task are committed; any failure before
-that answers ``451 4.3.0`` (``452 4.3.1`` when the disk is full) and leaves nothing behind,
-so the sender retries. Mail to any recipient is accepted: the address decides the inbox later.
+in-memory buffer. The order for one message: fsync the raw bytes and rename the file into
+``spool/new/``; then, at the same time, fsync ``spool/new/`` and commit the ``InboundMessage``
+row with its processing task (``GroupIndexer``, many deliveries per transaction).
+``250 2.0.0 queued as <id>`` is sent only after both; any failure before that answers
+``451 4.3.0`` (``452 4.3.1`` when the disk is full), so the sender retries (a row that
+committed anyway is recognised as a duplicate of the retry; one whose file a power loss took
+is flagged by the startup sweep). Mail to any recipient is accepted: the address decides the
+inbox later.
 
 Blocking work never runs on the event loop: file I/O in a thread pool, the database in one
 indexing thread that records deliveries in batches (``GroupIndexer``).

@@ -10,10 +10,13 @@ Layout under ``spool_dir()``::
 The order of one delivery: stream to ``tmp/<uuid>`` → fsync → envelope to ``tmp/<uuid>.json``
 → rename into ``new/`` → rename the message into ``new/<sha256>.eml`` → fsync(new/) (one
 fsync covers every writer whose rename came before it: ``_DirSync``) → ``spool_index_many``:
-rows + tasks in one transaction → unlink the envelopes. A crash anywhere
-leaves either nothing acknowledged in ``tmp/`` (removed by ``sweep()``) or an envelope in
-``new/`` that ``sweep()`` turns into a row unless that row already exists. The row's
-``received_at`` is the envelope's, so the sweep recognises a delivery it must not index twice.
+rows + tasks in one transaction → unlink the envelopes. The SMTP listener runs the last two
+side by side (``commit(sync_dir=False)``, ``sync_new_dir``) and answers 250 after both. A crash
+anywhere leaves either nothing acknowledged in ``tmp/`` (removed by ``sweep()``), an envelope in
+``new/`` that ``sweep()`` turns into a row unless that row already exists, or (power lost
+before the directory fsync ended) a row without its file, never acknowledged, which
+``sweep()`` marks failed (``flag_lost_rows``). The row's ``received_at`` is the envelope's, so
+the sweep recognises a delivery it must not index twice.
 
 Every function here does blocking file and database I/O: the SMTP listener calls them in a
 thread, never on its event loop.
