@@ -11,6 +11,7 @@ import logging
 import os
 import smtplib
 import ssl
+import uuid
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr
@@ -62,6 +63,9 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
     context = {"outbound": outbound, "ticket": outbound.ticket, "body": outbound.body_text}
     email.set_content(render_to_string("mail/message.txt", context))
     email.add_alternative(render_to_string("mail/message.html", context), subtype="html")
+    # A random boundary of our own: the generator would otherwise search the whole text for
+    # one that does not occur in it (a regular expression compiled per message).
+    email.set_boundary(f"=_{uuid.uuid4().hex}")
     if outbound.ticket_message_id:
         for attachment in outbound.ticket_message.attachments.all():
             with open_file(attachment.stored_name) as handle:
