@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 # How long one write transaction may run before it commits and the next begins: about the
 # longest the SMTP listener waits for the write lock behind a worker.
 WRITE_BUDGET_SECONDS = 0.015
-MAX_RUN = 10  # tickets opened by one insert (the listener may wait for one run)
+MAX_RUN = 5  # tickets opened by one insert (the listener may wait for one run)
 
 
 def inbound_process_many(*, inbound_ids: Sequence[int]) -> Counter[str]:

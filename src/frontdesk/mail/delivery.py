@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 MAX_DELIVERY_ATTEMPTS = 8
 RELAY_TIMEOUT_SECONDS = 30
+FINISH_CHUNK = 25  # delivery outcomes recorded per transaction
 FINAL = {OutboundStatus.SENT, OutboundStatus.FAILED, OutboundStatus.BOUNCED, OutboundStatus.DELAYED}
 
 
@@ -142,12 +143,15 @@ def _finish(outbound: OutboundMessage, *, status: str, error: str = "") -> None:
 
 
 def _finish_many(results: list[tuple[OutboundMessage, str, str]]) -> None:
-    """Record the outcome of deliveries (status, error) in one transaction: the rows, and a
-    ``delivery`` timeline event for each final outcome and the first retry."""
+    """Record the outcome of deliveries (status, error), a few dozen per transaction: the rows,
+    and a ``delivery`` timeline event for each final outcome and the first retry."""
+    for start in range(0, len(results), FINISH_CHUNK):  # short transactions: SQLite has one writer
+        _finish_chunk(results[start:start + FINISH_CHUNK])
+
+
+def _finish_chunk(results: list[tuple[OutboundMessage, str, str]]) -> None:
     from frontdesk.tickets.bulk import record_events_many
 
-    if not results:
-        return
     now = timezone.now()
     with transaction.atomic():
         same: dict[tuple[str, str], list[int]] = {}
@@ -240,9 +244,9 @@ def _claim_many(outbound_ids: list[int]) -> list[OutboundMessage]:
 
 def outbound_deliver_many(*, outbound_ids: list[int]) -> tuple[int, list[int], list[int]]:
     """Send many queued messages (the acknowledgements of a burst): claimed together, sent over
-    one relay connection (or written to the outbox), their outcomes recorded in one
-    transaction. Returns (sent, ids to retry later, ids that failed unexpectedly): the caller
-    hands both lists to a task of their own. No database lock is held while sending."""
+    one relay connection (or written to the outbox), their outcomes recorded in bulk. Returns
+    (sent, ids to retry later, ids that failed unexpectedly): the caller hands both lists to a
+    task of their own. No database lock is held while sending."""
     claimed = _claim_many(outbound_ids)
     results: list[tuple[OutboundMessage, str, str]] = []
     retry: list[int] = []
