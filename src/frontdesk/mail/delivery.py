@@ -144,16 +144,33 @@ def _finish(outbound: OutboundMessage, *, status: str, error: str = "") -> None:
 
 def _finish_many(results: list[tuple[OutboundMessage, str, str]]) -> None:
     """Record the outcome of deliveries (status, error), a few dozen per transaction: the rows,
-    and a ``delivery`` timeline event for each final outcome and the first retry."""
+    and a ``delivery`` timeline event for each final outcome and the first retry.
+
+    An event's insert locks its ticket's key (PostgreSQL): the tickets are locked first and a
+    ticket another transaction holds (a mail batch appending to several tickets in its own
+    order) is skipped, not waited for while holding the others, which could deadlock; its
+    outcome is recorded on its own afterwards."""
+    waiting: list[tuple[OutboundMessage, str, str]] = []
     for start in range(0, len(results), FINISH_CHUNK):  # short transactions: SQLite has one writer
-        _finish_chunk(results[start:start + FINISH_CHUNK])
+        waiting += _finish_chunk(results[start:start + FINISH_CHUNK])
+    for result in waiting:
+        _finish_chunk([result], wait=True)
 
 
-def _finish_chunk(results: list[tuple[OutboundMessage, str, str]]) -> None:
+def _finish_chunk(results: list[tuple[OutboundMessage, str, str]], *, wait: bool = False,
+                  ) -> list[tuple[OutboundMessage, str, str]]:
+    """Record ``results`` in one transaction; returns those left for later (``wait=False``:
+    their ticket is locked by another transaction)."""
     from frontdesk.tickets.bulk import record_events_many
+    from frontdesk.tickets.models import Ticket
 
     now = timezone.now()
     with transaction.atomic():
+        tickets = {outbound.ticket_id for outbound, _, _ in results}
+        held = set(Ticket.objects.select_for_update(no_key=True, skip_locked=not wait).filter(pk__in=tickets)
+                   .order_by("pk").values_list("pk", flat=True))
+        later = [result for result in results if result[0].ticket_id not in held]
+        results = [result for result in results if result[0].ticket_id in held]
         same: dict[tuple[str, str], list[int]] = {}
         for outbound, status, error in results:
             same.setdefault((status, error[:1000]), []).append(outbound.pk)
@@ -169,6 +186,7 @@ def _finish_chunk(results: list[tuple[OutboundMessage, str, str]]) -> None:
              "message": outbound.ticket_message}
             for outbound, status, error in results if status != OutboundStatus.RETRYING or outbound.attempts == 1
         ])
+    return later
 
 
 def outbound_deliver(*, outbound_id: int) -> str:

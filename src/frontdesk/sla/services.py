@@ -104,14 +104,20 @@ def sla_apply_events_many(*, ticket_ids: list[int]) -> tuple[int, list[int]]:
 @transaction.atomic
 def _apply_without_policies(ids: list[int]) -> tuple[int, list[int]]:
     """The fast path of ``sla_apply_events_many``: (events applied, tickets left to the
-    general path). The tickets are locked first, in id order, as every SLA write does."""
-    statuses = dict(Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "status"))
+    general path). The tickets are locked first, as every SLA write does; one another
+    transaction holds (PostgreSQL: a mail batch appending to several tickets in its own order)
+    is skipped, not waited for — waiting while holding the others could deadlock — and left
+    to the general path, which locks one ticket at a time."""
+    statuses = dict(Ticket.objects.select_for_update(skip_locked=True).filter(pk__in=ids).order_by("pk")
+                    .values_list("pk", "status"))
+    skipped = set(ids) - set(statuses)
     if SlaPolicy.objects.filter(active=True).exists():
-        return 0, sorted(statuses)
+        return 0, list(ids)
     states = {state.ticket_id: state for state in TicketSla.objects.filter(ticket_id__in=statuses)}
     slow = {ticket_id for ticket_id, state in states.items() if state.policy_id is not None}
     # Any timer, finished ones included (a reopen resumes a satisfied resolution timer).
     slow |= set(SlaTimer.objects.filter(ticket_id__in=statuses).values_list("ticket_id", flat=True).distinct())
+    slow |= skipped
     fast = [ticket_id for ticket_id in statuses if ticket_id not in slow]
     if not fast:
         return 0, sorted(slow)
