@@ -66,7 +66,11 @@ def enqueue_batch_on_commit(task: Task, *, key: str, items: list, limit: int, **
         enqueue_on_commit(task, **{key: list(items)}, **kwargs)
         return
     with transaction.atomic():
-        for pk, args_kwargs in _waiting_runs(task):
+        # Only the newest run: a run never gets items newer than a later run's (a processing
+        # task's messages are all older than the next task's, so a worker that processes an
+        # original from another task first only ever waits for an older task, never in a
+        # cycle with it).
+        for pk, args_kwargs in _waiting_runs(task, count=1):
             their = dict(args_kwargs.get("kwargs") or {})
             joined = their.pop(key, None)
             if args_kwargs.get("args") or their != kwargs or not isinstance(joined, list):
@@ -80,7 +84,7 @@ def enqueue_batch_on_commit(task: Task, *, key: str, items: list, limit: int, **
         enqueue_on_commit(task, **{key: list(items)}, **kwargs)
 
 
-def _waiting_runs(task: Task, count: int = 3) -> list[tuple[Any, dict]]:
+def _waiting_runs(task: Task, count: int) -> list[tuple[Any, dict]]:
     """(id, arguments) of the newest ready runs of ``task`` not due later, locked (PostgreSQL:
     skipping rows a worker holds). Plain SQL: this runs in every transaction of a mail batch
     and in the SMTP listener's group commit, where building an ORM query costs more than
