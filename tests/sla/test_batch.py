@@ -105,3 +105,40 @@ def test_it_keeps_the_timers_of_a_policy_switched_off_meanwhile(clock, standard,
     resolution = SlaTimer.objects.get(ticket=ticket, metric="resolution")
     assert (resolution.state, resolution.elapsed_minutes) == (TimerState.SATISFIED, 30)
     assert state(plain)[2] is None and not SlaTimer.objects.filter(ticket=plain).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_leaves_a_ticket_another_transaction_holds_to_the_general_path(customer, support):
+    import threading
+
+    from django.db import connection, connections
+
+    tickets = open_many(customer, support, 2)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_first_ticket():
+        try:
+            with transaction.atomic():
+                list(Ticket.objects.select_for_update().filter(pk=tickets[0].pk))
+                held.set()
+                release.wait(5)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_first_ticket)
+    holder.start()
+    assert held.wait(5)
+    if connection.vendor == "postgresql":
+        # The other ticket is applied at once, without waiting for the held one ...
+        from frontdesk.sla.services import _apply_without_policies
+
+        applied, rest = _apply_without_policies([t.pk for t in tickets])
+        assert (applied, rest) == (2, [tickets[0].pk])
+        assert TicketSla.objects.filter(ticket=tickets[1]).exists()
+    release.set()
+    holder.join()
+
+    # ... and the held one by the general path once it is free.
+    assert sla_apply_events_many(ticket_ids=[t.pk for t in tickets])[1] == []
+    for ticket in tickets:
+        assert state(ticket)[1] == ticket.events.order_by("pk").last().pk
