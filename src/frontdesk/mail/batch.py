@@ -188,6 +188,9 @@ def _write(run: list[_Prepared]) -> None:
     new_senders = {
         _sender_email(item): item.ctx.mail.from_name for item in run if item.ctx.point is None
     }
+    # In address order: two workers creating some of the same new senders (PostgreSQL, side by
+    # side) then insert the unique addresses in the same order and cannot deadlock on them.
+    new_senders = dict(sorted(new_senders.items()))
     points = email_points_get_or_create(emails=new_senders) if new_senders else {}
     for item in run:
         ctx = item.ctx

@@ -14,12 +14,36 @@ PROCESS_PRIORITY = PRIORITY_INGEST
 logger = logging.getLogger(__name__)
 
 
+# PostgreSQL's answer when two transactions wait for each other (one is rolled back).
+RETRY_AT_ONCE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+RETRIES_AT_ONCE = 3
+
+
 @retrying_task(priority=PROCESS_PRIORITY)
 def process_inbound(*, inbound_ids: list[int]) -> str:
-    """Process the messages one SMTP group commit (or one IMAP fetch) stored."""
+    """Process the messages one SMTP group commit (or one IMAP fetch) stored (or several,
+    joined while waiting).
+
+    Two workers may deadlock on PostgreSQL (one processes a reply whose sender it has just
+    created while the other, holding that original, creates the same sender): the database
+    rolls one transaction back. Its messages are processed again at once, a few times, before
+    the task fails and waits for its backoff: ``inbound_process_many`` is idempotent and
+    re-reads what is still waiting."""
+    import time
+
+    from django.db import OperationalError
+
     from .batch import inbound_process_many
 
-    outcomes = inbound_process_many(inbound_ids=inbound_ids)
+    for attempt in range(1, RETRIES_AT_ONCE + 1):
+        try:
+            outcomes = inbound_process_many(inbound_ids=inbound_ids)
+            break
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) not in RETRY_AT_ONCE_SQLSTATES or attempt == RETRIES_AT_ONCE:
+                raise
+            logger.warning("processing inbound %s…: %s; again at once", inbound_ids[:3], exc)
+            time.sleep(0.05 * attempt)
     return ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items()) if count)
 
 
