@@ -539,6 +539,18 @@ def cpu_shares(before: CpuSnapshot, after: CpuSnapshot, clients: float) -> dict[
     return {name: round(seconds / capacity, 3) for name, seconds in shares.items()}
 
 
+def cpu_seconds(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
+    """CPU seconds (user + system) each group of our processes used between two snapshots:
+    the figure to compare between runs on a shared machine (rates swing with the load)."""
+    used: dict[str, float] = {}
+    for name, seconds in after.processes.items():
+        group = "workers" if name.startswith("worker") else name
+        used[group] = used.get(group, 0.0) + seconds - before.processes.get(name, 0.0)
+    if after.postgres:
+        used["postgres"] = after.postgres - before.postgres
+    return {name: round(seconds, 3) for name, seconds in used.items()}
+
+
 # ---- the load (client processes: no Django here) --------------------------------------
 
 @dataclass
@@ -640,6 +652,7 @@ class Acceptance:
     max_ms: float
     vs_ceiling: float | None = None
     cpu: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # per process group, for the whole run
     error_samples: list[str] = field(default_factory=list)
     rounds: list[float] = field(default_factory=list)  # msg/s of each round (the ceiling's)
 
@@ -688,6 +701,7 @@ def measure_ceiling(args, pool, plan, home: Path, env: dict) -> Acceptance:
             after = cpu_snapshot(processes, postgres=False)
             row = summarize_burst("bare aiosmtpd + fsync (ceiling)", start_at, results)
             row.cpu = cpu_shares(before, after, sum(r.cpu_seconds for r in results))
+            row.cpu_seconds = cpu_seconds(before, after)
             rounds.append(row)
             print(f"  accepted {row.accepted:,} in {row.seconds:.1f} s: {row.throughput:,.0f} msg/s "
                   f"(others used {row.cpu['others']:.0%} of the CPU)", flush=True)
@@ -786,6 +800,7 @@ def run_frontdesk(args, pool, plan, mails: list[Mail], home: Path, env: dict, fi
     finally:
         stop_all(processes)
     accept.cpu = cpu_shares(before, after, sum(r.cpu_seconds for r in results))
+    accept.cpu_seconds = cpu_seconds(before, after)
     accepted = {i for r in results for i in r.accepted}
     processing = collect_processing(processing, fixture, start_at, home)
     correctness = check_threading(mails, accepted, fixture) if args.workers else Correctness()
@@ -1001,6 +1016,9 @@ def format_report(run: dict, ceiling: Acceptance, accept: Acceptance, processing
         lines.append(f"{t['target']:<70}{t['wanted']:>14}{t['actual']:>14} {verdict(t['pass'])}")
     lines += ["", f"CPU, share of the machine: ceiling run: {format_cpu(ceiling.cpu)}",
               f"                           frontdesk run: {format_cpu(accept.cpu)}"]
+    lines.append("CPU per message (ms, user + system): " + ", ".join(
+        f"{name} {1000 * seconds / max(1, row.accepted):.2f}"
+        for row in (ceiling, accept) for name, seconds in row.cpu_seconds.items()))
     busy = run.get("cpu_busy_before")
     others = max(ceiling.cpu.get("others", 0), accept.cpu.get("others", 0))
     if (busy is not None and busy > BUSY_WARNING) or others > BUSY_WARNING:

@@ -7,7 +7,8 @@ task receives ``event_id`` and is enqueued in the same transaction as the event.
 ``WANTS`` (task path → test on the event) lets a subscriber say which of its events it acts
 on, so the others cost no task at all (a csat survey only follows a solve). Inside
 ``batched()`` (the mail pipeline writing many tickets in one transaction) the events are
-collected and each subscriber gets one ``run_subscriber`` task for all of them.
+collected and each subscriber gets one task for all of them: its own batch task (``MANY``),
+else ``run_subscriber``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from frontdesk.core.tasks import enqueue_on_commit, retrying_task
+from frontdesk.core.tasks import enqueue_batch_on_commit, enqueue_on_commit, retrying_task
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,12 @@ WANTS: dict[str, Callable | str] = {
 # given (SLA: ``sla_apply_events``): in a batch they get one event per ticket, its last.
 PER_TICKET: set[str] = {"frontdesk.sla.tasks.sla_on_ticket_event"}
 
+# Subscribers with a task of their own for a batch's events (``event_ids``), which does the work
+# for all of them at once instead of once per event (``run_subscriber``).
+MANY: dict[str, str] = {"frontdesk.sla.tasks.sla_on_ticket_event": "frontdesk.sla.tasks.sla_on_ticket_events"}
+
+BATCH_EVENTS = 500  # events one batch task takes at most
+
 _batch = threading.local()
 
 
@@ -99,10 +106,15 @@ def batched() -> Iterator[None]:
         collected, _batch.events = _batch.events, None
         for task_path, events in collected.items():
             event_ids = sorted(events.values())
-            if len(event_ids) == 1:
+            # One task per subscriber, joining one that still waits (core.tasks).
+            if task_path in MANY:
+                enqueue_batch_on_commit(import_string(MANY[task_path]), key="event_ids", items=event_ids,
+                                        limit=BATCH_EVENTS)
+            elif len(event_ids) == 1:
                 enqueue_on_commit(import_string(task_path), event_id=event_ids[0])
             else:
-                enqueue_on_commit(run_subscriber, task_path=task_path, event_ids=event_ids)
+                enqueue_batch_on_commit(run_subscriber, key="event_ids", items=event_ids, limit=BATCH_EVENTS,
+                                        task_path=task_path)
     finally:
         _batch.events = None
 

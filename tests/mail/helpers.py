@@ -20,11 +20,18 @@ class RecordingRelay:
     def __init__(self):
         self.received: list[tuple[str, list[str], bytes]] = []
         self.refuse_with: str | None = None
+        self.refuse_for: dict[str, str] = {}  # recipient → the reply refusing it
+        self.sessions = 0  # connections that said EHLO
         self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse_with:
-            return self.refuse_with
+        if self.refuse_with or address in self.refuse_for:
+            return self.refuse_with or self.refuse_for[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -67,7 +67,7 @@ def test_it_queues_one_task_per_subscriber_for_a_batch(db, home, inbox):
 
     deliveries = tasks(".deliver_outbound_many")
     assert len(deliveries) == 1 and len(deliveries[0].args_kwargs["kwargs"]["outbound_ids"]) == 3
-    sla = [t for t in tasks(".run_subscriber") if t.args_kwargs["kwargs"]["task_path"].endswith("sla_on_ticket_event")]
+    sla = tasks(".sla_on_ticket_events")
     # One event per ticket: the SLA task applies all of a ticket's events, whichever it is given.
     assert len(sla) == 1 and len(sla[0].args_kwargs["kwargs"]["event_ids"]) == 3
     assert not tasks(".on_customer_message")  # nothing can wait on a ticket's first message

@@ -276,7 +276,9 @@ def poll(mailbox: Mailbox) -> PollReport:
 
 
 def ready_processing_tasks() -> int:
-    return DBTaskResult.objects.filter(status="READY", task_path__endswith="process_inbound").count()
+    """Messages waiting in processing tasks (a message stored while a task still waits joins it)."""
+    return sum(len(task.args_kwargs["kwargs"]["inbound_ids"]) for task in
+               DBTaskResult.objects.filter(status="READY", task_path__endswith="process_inbound"))
 
 
 def subjects() -> list[str]:

@@ -185,7 +185,9 @@ def test_it_gives_each_delivery_its_row_even_with_identical_bytes(start_listener
 
     first, second = InboundMessage.objects.order_by("pk")
     assert first.spool_name == second.spool_name and len(spool_files("new")) == 1
-    assert DBTaskResult.objects.count() == 2
+    # Both to be processed: the second joined the processing task still waiting.
+    (task,) = DBTaskResult.objects.all()
+    assert task.args_kwargs["kwargs"]["inbound_ids"] == [first.pk, second.pk]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -306,11 +308,73 @@ def test_it_answers_452_and_removes_the_temp_file_when_the_disk_is_full(start_li
 
 
 @pytest.mark.django_db(transaction=True)
+def test_it_commits_the_row_while_the_spool_directory_is_synced_and_answers_after_both(start_listener, monkeypatch):
+    real_fsync_dir = spool._fsync_dir
+    moments = {}
+
+    def slow_fsync_dir(path):
+        # The row commits meanwhile (it would never appear if the two ran one after the other).
+        deadline = time.monotonic() + 5
+        while not InboundMessage.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        moments["row_seen_during_fsync"] = InboundMessage.objects.exists()
+        time.sleep(0.2)
+        real_fsync_dir(path)
+        moments["fsync_done"] = time.monotonic()
+
+    monkeypatch.setattr(spool, "_fsync_dir", slow_fsync_dir)
+    server = start_listener()
+
+    code, _ = send(server.port)
+
+    assert code == 250 and moments["row_seen_during_fsync"]
+    assert time.monotonic() >= moments["fsync_done"]  # the 250 came after the directory fsync
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_451_when_the_spool_directory_cannot_be_synced(start_listener, monkeypatch):
+    def failing_fsync_dir(path):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(spool, "_fsync_dir", failing_fsync_dir)
+    server = start_listener()
+
+    assert send(server.port) == (451, "4.3.0 Temporary failure storing the message, try again later")
+    # The row committed meanwhile: the sender retries, and processing recognises the duplicate.
+    monkeypatch.undo()
+    assert send(server.port)[0] == 250
+    assert InboundMessage.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_451_when_the_row_cannot_be_committed_while_the_directory_syncs(start_listener, monkeypatch):
+    synced = []
+    real_fsync_dir = spool._fsync_dir
+
+    def broken_store(deliveries):
+        time.sleep(0.1)  # the directory fsync has run by now
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(spool, "inbound_store_many", broken_store)
+    monkeypatch.setattr(spool, "_fsync_dir", lambda path: synced.append(real_fsync_dir(path)))
+    server = start_listener()
+
+    assert send(server.port) == (451, "4.3.0 Temporary failure storing the message, try again later")
+    assert synced and InboundMessage.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
 def test_it_answers_451_when_the_spool_cannot_be_written(start_listener, home):
     server = start_listener()
     shutil.rmtree(spool_dir(), ignore_errors=True)
     spool_dir().write_text("not a folder")  # fails even for root, unlike a chmod
 
+    # Found at the end of DATA (the file is created with the commit) ...
+    assert send(server.port) == (451, "4.3.0 Temporary failure storing the message, try again later")
+    assert InboundMessage.objects.count() == 0
+
+    # ... and, once the heartbeat has seen it, before the sender transfers anything.
+    asyncio.run_coroutine_threadsafe(server.listener._beat_once(), server.loop).result(timeout=10)
     with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
         client.ehlo("client.example.net")
         client.mail("maria@example.net")
@@ -460,6 +524,23 @@ def test_the_sweep_indexes_interrupted_deliveries_and_removes_temp_leftovers(hom
     assert sweep() == spool.SweepReport()  # nothing left to do
     os.utime(polling.sidecar, (old, old))  # the poller never finished: now it is the sweep's
     assert sweep().indexed == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_flags_a_waiting_row_whose_message_file_was_lost(home):
+    # Power lost after the row committed but before the fsync of new/ ended: no 250 was sent.
+    lost = spool_index(spooled=_spool(b"Subject: lost\r\n\r\nhello\r\n"))
+    kept = spool_index(spooled=_spool(b"Subject: kept\r\n\r\nhello\r\n"))
+    (spool_dir() / lost.spool_name).unlink()
+
+    report = sweep()
+
+    assert report.lost == [lost.pk]
+    lost.refresh_from_db()
+    assert lost.status == "failed" and lost.error.startswith("SpoolFileMissing")
+    kept.refresh_from_db()
+    assert kept.status == "received"
+    assert sweep().lost == []
 
 
 @pytest.mark.django_db

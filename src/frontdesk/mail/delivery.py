@@ -11,6 +11,7 @@ import logging
 import os
 import smtplib
 import ssl
+import uuid
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -26,7 +27,6 @@ from django.utils import timezone
 from frontdesk.core.text import single_line
 from frontdesk.tickets.attachments import open_file
 from frontdesk.tickets.models import EventKind
-from frontdesk.tickets.timeline import record_event
 
 from .addresses import loop_id, verp_address
 from .models import OutboundMessage, OutboundStatus, outbox_dir
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 SMTP_POLICY = SMTP.clone(refold_source="none")
 MAX_DELIVERY_ATTEMPTS = 8
 RELAY_TIMEOUT_SECONDS = 30
+FINISH_CHUNK = 25  # delivery outcomes recorded per transaction
 FINAL = {OutboundStatus.SENT, OutboundStatus.FAILED, OutboundStatus.BOUNCED, OutboundStatus.DELAYED}
 
 
@@ -93,6 +94,9 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
     context = {"outbound": outbound, "ticket": outbound.ticket, "body": outbound.body_text}
     email.set_content(render_to_string("mail/message.txt", context))
     email.add_alternative(render_to_string("mail/message.html", context), subtype="html")
+    # A random boundary of our own: the generator would otherwise search the whole text for
+    # one that does not occur in it (a regular expression compiled per message).
+    email.set_boundary(f"=_{uuid.uuid4().hex}")
     if outbound.ticket_message_id:
         for attachment in outbound.ticket_message.attachments.all():
             with open_file(attachment.stored_name) as handle:
@@ -118,17 +122,26 @@ def relay_settings() -> dict | None:
     }
 
 
-def send_via_relay(relay: dict, *, envelope_from: str, recipients: list[str], data: bytes) -> None:
+def relay_connect(relay: dict) -> smtplib.SMTP:
+    """A connection to the relay, after STARTTLS and login when configured."""
     context = ssl.create_default_context()
     if relay["implicit_tls"]:
         client = smtplib.SMTP_SSL(relay["host"], relay["port"], timeout=RELAY_TIMEOUT_SECONDS, context=context)
     else:
         client = smtplib.SMTP(relay["host"], relay["port"], timeout=RELAY_TIMEOUT_SECONDS)
-    with client:
+    try:
         if relay["starttls"]:
             client.starttls(context=context)
         if relay["username"]:
             client.login(relay["username"], relay["password"])
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def send_via_relay(relay: dict, *, envelope_from: str, recipients: list[str], data: bytes) -> None:
+    with relay_connect(relay) as client:
         client.sendmail(envelope_from, recipients, data)
 
 
@@ -156,20 +169,54 @@ def _claim(outbound_id: int) -> OutboundMessage | None:
 
 
 def _finish(outbound: OutboundMessage, *, status: str, error: str = "") -> None:
+    _finish_many([(outbound, status, error)])
+
+
+def _finish_many(results: list[tuple[OutboundMessage, str, str]]) -> None:
+    """Record the outcome of deliveries (status, error), a few dozen per transaction: the rows,
+    and a ``delivery`` timeline event for each final outcome and the first retry.
+
+    An event's insert locks its ticket's key (PostgreSQL): the tickets are locked first and a
+    ticket another transaction holds (a mail batch appending to several tickets in its own
+    order) is skipped, not waited for while holding the others, which could deadlock; its
+    outcome is recorded on its own afterwards."""
+    waiting: list[tuple[OutboundMessage, str, str]] = []
+    for start in range(0, len(results), FINISH_CHUNK):  # short transactions: SQLite has one writer
+        waiting += _finish_chunk(results[start:start + FINISH_CHUNK])
+    for result in waiting:
+        _finish_chunk([result], wait=True)
+
+
+def _finish_chunk(results: list[tuple[OutboundMessage, str, str]], *, wait: bool = False,
+                  ) -> list[tuple[OutboundMessage, str, str]]:
+    """Record ``results`` in one transaction; returns those left for later (``wait=False``:
+    their ticket is locked by another transaction)."""
+    from frontdesk.tickets.bulk import record_events_many
+    from frontdesk.tickets.models import Ticket
+
+    now = timezone.now()
     with transaction.atomic():
-        fields = {"status": status, "last_error": error[:1000]}
-        if status == OutboundStatus.SENT:
-            fields["sent_at"] = timezone.now()
-        OutboundMessage.objects.filter(pk=outbound.pk).update(**fields)
-        if status != OutboundStatus.RETRYING or outbound.attempts == 1:
-            record_event(
-                ticket=outbound.ticket, kind=EventKind.DELIVERY, actor="mail",
-                before=outbound.status,
-                after={"status": status, "to": outbound.to_addresses, "cc": outbound.cc_addresses,
-                       "kind": outbound.kind,
-                       "message_id": outbound.message_id, "error": error[:200]},
-                message=outbound.ticket_message,
-            )
+        tickets = {outbound.ticket_id for outbound, _, _ in results}
+        held = set(Ticket.objects.select_for_update(no_key=True, skip_locked=not wait).filter(pk__in=tickets)
+                   .order_by("pk").values_list("pk", flat=True))
+        later = [result for result in results if result[0].ticket_id not in held]
+        results = [result for result in results if result[0].ticket_id in held]
+        same: dict[tuple[str, str], list[int]] = {}
+        for outbound, status, error in results:
+            same.setdefault((status, error[:1000]), []).append(outbound.pk)
+        for (status, error), ids in same.items():
+            fields = {"status": status, "last_error": error}
+            if status == OutboundStatus.SENT:
+                fields["sent_at"] = now
+            OutboundMessage.objects.filter(pk__in=ids).update(**fields)
+        record_events_many([
+            {"ticket": outbound.ticket, "kind": EventKind.DELIVERY, "actor": "mail", "before": outbound.status,
+             "after": {"status": status, "to": outbound.to_addresses, "cc": outbound.cc_addresses,
+                       "kind": outbound.kind, "message_id": outbound.message_id, "error": error[:200]},
+             "message": outbound.ticket_message}
+            for outbound, status, error in results if status != OutboundStatus.RETRYING or outbound.attempts == 1
+        ])
+    return later
 
 
 def outbound_deliver(*, outbound_id: int) -> str:
@@ -196,21 +243,107 @@ def outbound_deliver(*, outbound_id: int) -> str:
     return "sent"
 
 
-def _permanent_or_retry(outbound: OutboundMessage, replies: list[tuple[int, bytes | str]]) -> str:
-    """5xx from the relay is final (RFC 5321 §4.2.1); anything else is tried again."""
+def _refusal(replies: list[tuple[int, bytes | str]]) -> tuple[str, str]:
+    """(status, error) for the relay's refusal: 5xx is final (RFC 5321 §4.2.1); anything
+    else is tried again."""
     error = "; ".join(
         f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}" for code, text in replies
     )
     if all(500 <= code < 600 for code, _ in replies):
-        _finish(outbound, status=OutboundStatus.FAILED, error=error)
+        return OutboundStatus.FAILED, error
+    return OutboundStatus.RETRYING, error
+
+
+def _retry_outcome(outbound: OutboundMessage, error: str) -> tuple[str, str]:
+    if outbound.attempts >= MAX_DELIVERY_ATTEMPTS:
+        return OutboundStatus.FAILED, f"gave up after {outbound.attempts} attempts: {error}"
+    return OutboundStatus.RETRYING, error
+
+
+def _permanent_or_retry(outbound: OutboundMessage, replies: list[tuple[int, bytes | str]]) -> str:
+    status, error = _refusal(replies)
+    if status == OutboundStatus.FAILED:
+        _finish(outbound, status=status, error=error)
         return f"failed: {error}"
     return _retry_or_fail(outbound, error)
 
 
 def _retry_or_fail(outbound: OutboundMessage, error: str) -> str:
-    if outbound.attempts >= MAX_DELIVERY_ATTEMPTS:
-        _finish(outbound, status=OutboundStatus.FAILED, error=f"gave up after {outbound.attempts} attempts: {error}")
+    status, error = _retry_outcome(outbound, error)
+    _finish(outbound, status=status, error=error)
+    if status == OutboundStatus.FAILED:
         return "failed: gave up"
-    _finish(outbound, status=OutboundStatus.RETRYING, error=error)
     logger.warning("delivery of %s failed (%s); will retry", outbound.message_id, error)
     raise TransientDeliveryError(error)
+
+
+def _claim_many(outbound_ids: list[int]) -> list[OutboundMessage]:
+    """The messages still to send, claimed together (PostgreSQL: skipping rows another worker
+    holds) and loaded with their ticket and message, in id order."""
+    with transaction.atomic():
+        ids = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=outbound_ids, status__in=[OutboundStatus.QUEUED, OutboundStatus.RETRYING])
+            .values_list("pk", flat=True)
+        )
+        OutboundMessage.objects.filter(pk__in=ids).update(attempts=F("attempts") + 1)
+    return list(OutboundMessage.objects.select_related("ticket", "ticket_message").filter(pk__in=ids).order_by("pk"))
+
+
+def outbound_deliver_many(*, outbound_ids: list[int]) -> tuple[int, list[int], list[int]]:
+    """Send many queued messages (the acknowledgements of a burst): claimed together, sent over
+    one relay connection (or written to the outbox), their outcomes recorded in bulk. Returns
+    (sent, ids to retry later, ids that failed unexpectedly): the caller hands both lists to a
+    task of their own. No database lock is held while sending."""
+    claimed = _claim_many(outbound_ids)
+    results: list[tuple[OutboundMessage, str, str]] = []
+    retry: list[int] = []
+    broken: list[int] = []
+    ready = []
+    for outbound in claimed:
+        try:
+            ready.append((outbound, build_email(outbound).as_bytes(policy=SMTP_POLICY)))
+        except Exception:  # this message's problem (an attachment gone): its own task shows it
+            logger.exception("building outbound %s failed", outbound.pk)
+            broken.append(outbound.pk)
+    relay = relay_settings()
+    client: smtplib.SMTP | None = None
+    try:
+        for outbound, data in ready:
+            if relay is None:
+                try:
+                    write_to_outbox(outbound, data)
+                except OSError:
+                    logger.exception("writing outbound %s to the outbox failed", outbound.pk)
+                    broken.append(outbound.pk)
+                    continue
+                results.append((outbound, OutboundStatus.SENT, ""))
+                continue
+            try:
+                client = client or relay_connect(relay)
+                client.sendmail(verp_address(outbound.pk), outbound.to_addresses + outbound.cc_addresses, data)
+            except smtplib.SMTPResponseException as exc:
+                status, error = _refusal([(exc.smtp_code, exc.smtp_error)])
+            except smtplib.SMTPRecipientsRefused as exc:
+                status, error = _refusal(list(exc.recipients.values()))
+            except (OSError, smtplib.SMTPException) as exc:
+                status, error = OutboundStatus.RETRYING, f"{exc.__class__.__name__}: {exc}"
+                if client is not None:  # the connection may be gone: the next message opens another
+                    client.close()
+                    client = None
+            else:
+                status, error = OutboundStatus.SENT, ""
+            if status == OutboundStatus.RETRYING:
+                status, error = _retry_outcome(outbound, error)
+            if status == OutboundStatus.RETRYING:
+                logger.warning("delivery of %s failed (%s); will retry", outbound.message_id, error)
+                retry.append(outbound.pk)
+            results.append((outbound, status, error))
+    finally:
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+        _finish_many(results)
+    return sum(status == OutboundStatus.SENT for _, status, _ in results), retry, broken

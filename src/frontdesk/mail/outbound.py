@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from frontdesk.core.tasks import enqueue_on_commit
+from frontdesk.core.tasks import PRIORITY_DEFAULT, PRIORITY_INTERACTIVE, enqueue_batch_on_commit, enqueue_on_commit
 from frontdesk.core.text import single_line
 from frontdesk.customers.models import ContactKind, ContactPoint
 from frontdesk.portal.services import link_issue_many, link_issue_url, link_url
@@ -32,6 +32,7 @@ from .models import InboundMessage, InboundStatus, Inbox, OutboundKind, Outbound
 logger = logging.getLogger(__name__)
 
 MAX_REFERENCES = 20
+DELIVERY_BATCH = 100  # acknowledgements one delivery task sends at most
 
 
 def default_from_address() -> str:
@@ -116,9 +117,16 @@ def _queue(
         message_id=f"{public_id.hex}@{mail_domain()}",
         conversation_url=(conversation_url or link_issue_url(ticket=ticket)) if personal else "",
     )
-    from .tasks import deliver_outbound
+    from .tasks import deliver_outbound, deliver_outbound_many
 
-    enqueue_on_commit(deliver_outbound, outbound_id=outbound.pk)
+    if kind == OutboundKind.ACK:  # bulk mail of a burst: delivered with the others waiting
+        enqueue_batch_on_commit(deliver_outbound_many, key="outbound_ids", items=[outbound.pk], limit=DELIVERY_BATCH)
+        return outbound
+    # Someone waits for these (an agent's reply, a link the customer asked for); the rest
+    # (automatic messages, broadcasts to many) is bulk work and waits behind inbound mail.
+    interactive = kind in (OutboundKind.REPLY, OutboundKind.NOTIFICATION)
+    enqueue_on_commit(deliver_outbound.using(priority=PRIORITY_INTERACTIVE if interactive else PRIORITY_DEFAULT),
+                      outbound_id=outbound.pk)
     return outbound
 
 
@@ -283,7 +291,7 @@ def outbound_queue_acks(*, acks: Sequence[Ack]) -> list[OutboundMessage]:
     query for the rate limits of every address (a new ticket has had no acknowledgement yet;
     the batch's own count against each address's ceilings), one insert each for the links
     and the messages, one delivery task for them all. Returns the messages queued."""
-    from .tasks import deliver_outbound, deliver_outbound_many
+    from .tasks import deliver_outbound_many
 
     sent = _automatic_mail_sent_to({ack.to for ack in acks})
     allowed = []
@@ -316,10 +324,9 @@ def outbound_queue_acks(*, acks: Sequence[Ack]) -> list[OutboundMessage]:
             message_id=f"{public_id.hex}@{mail_domain()}", conversation_url=link_url(token),
         ))
     queued = OutboundMessage.objects.bulk_create(rows)
-    if len(queued) == 1:
-        enqueue_on_commit(deliver_outbound, outbound_id=queued[0].pk)
-    else:
-        enqueue_on_commit(deliver_outbound_many, outbound_ids=[outbound.pk for outbound in queued])
+    # Bulk mail: one delivery task for the acknowledgements waiting (joining one not started).
+    enqueue_batch_on_commit(deliver_outbound_many, key="outbound_ids", items=[outbound.pk for outbound in queued],
+                            limit=DELIVERY_BATCH)
     return queued
 
 

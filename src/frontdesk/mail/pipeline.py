@@ -318,7 +318,7 @@ def find_ccs(ctx: Context) -> None:
         return
     for email in Agent.objects.filter(email__in=list(addresses)).values_list("email", flat=True):
         addresses.pop(email, None)
-    points = email_points_get_or_create(emails=addresses)
+    points = email_points_get_or_create(emails=dict(sorted(addresses.items())))  # in order: see batch._write
     ccs = {points[email].customer_id: points[email].customer for email in addresses if email in points}
     ccs.pop(ctx.customer.pk, None)  # another address of the sender
     ctx.ccs = list(ccs.values())

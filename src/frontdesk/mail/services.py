@@ -9,9 +9,13 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from frontdesk.core.tasks import enqueue_on_commit
+from frontdesk.core.tasks import enqueue_batch_on_commit, enqueue_on_commit
 
 from .models import InboundMessage, InboundStatus, Mailbox
+
+# Messages one processing task takes at most: while the workers are busy, new deliveries join
+# the task still waiting, so a burst is processed in bulk (batch.py) with fewer tasks.
+PROCESS_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,9 @@ def inbound_store_many(deliveries: Sequence[NewInbound]) -> list[InboundMessage]
         )
         for new in deliveries
     ])
-    if rows:  # one task for the lot: a worker processes them in arrival order
-        enqueue_on_commit(process_inbound, inbound_ids=[inbound.pk for inbound in rows])
+    if rows:  # one task for the lot (joining one still waiting): processed in arrival order
+        enqueue_batch_on_commit(process_inbound, key="inbound_ids", items=[inbound.pk for inbound in rows],
+                                limit=PROCESS_BATCH)
     return rows
 
 

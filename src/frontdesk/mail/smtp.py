@@ -1,10 +1,14 @@
 """The inbound SMTP listener (RELIABILITY.md §2.1), on aiosmtpd.
 
 DATA is streamed line by line into the spool (``spool.SpoolWriter``) instead of aiosmtpd's
-in-memory buffer. ``250 2.0.0 queued as <id>`` is sent only after the raw bytes are fsynced
-and the ``InboundMessage`` row and its processing task are committed; any failure before
-that answers ``451 4.3.0`` (``452 4.3.1`` when the disk is full) and leaves nothing behind,
-so the sender retries. Mail to any recipient is accepted: the address decides the inbox later.
+in-memory buffer. The order for one message: fsync the raw bytes and rename the file into
+``spool/new/``; then, at the same time, fsync ``spool/new/`` and commit the ``InboundMessage``
+row with its processing task (``GroupIndexer``, many deliveries per transaction).
+``250 2.0.0 queued as <id>`` is sent only after both; any failure before that answers
+``451 4.3.0`` (``452 4.3.1`` when the disk is full), so the sender retries (a row that
+committed anyway is recognised as a duplicate of the retry; one whose file a power loss took
+is flagged by the startup sweep). Mail to any recipient is accepted: the address decides the
+inbox later.
 
 Blocking work never runs on the event loop: file I/O in a thread pool, the database in one
 indexing thread that records deliveries in batches (``GroupIndexer``).
@@ -40,15 +44,17 @@ from .spool import (
     Spooled,
     SpoolWriter,
     is_out_of_space,
+    spool_dirs,
     spool_index_many,
     sweep,
+    sync_new_dir,
 )
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10
 SHUTDOWN_GRACE_SECONDS = 10
-STORE_THREADS = 8
+STORE_THREADS = 16  # each holds one message from its fsync until its row is committed
 INDEX_BATCH = 200  # deliveries recorded in one transaction at most
 # A field name is printable US-ASCII except ":" (RFC 5322 §2.2); continuation lines start with WSP.
 HEADER_FIELD = re.compile(rb"[!-9;-~]+:")
@@ -234,12 +240,11 @@ class FrontdeskSMTP(SMTP):
         if arg:
             await self.push("501 Syntax: DATA")
             return
-        try:
-            writer = await self.listener.in_thread(SpoolWriter, max_bytes=self.limits.max_bytes)
-        except Exception as exc:
-            logger.exception("smtp: cannot open the spool")
-            await self.push(failure_reply(exc))
+        if self.listener.spool_problem is not None:  # seen by the last heartbeat: say so before 354
+            await self.push(failure_reply(self.listener.spool_problem))
             return
+        # No disk I/O yet: the file is created in a pool thread by the first flush or the commit.
+        writer = SpoolWriter(max_bytes=self.limits.max_bytes)
         self.in_data = True
         try:
             await self.push("354 End data with <CR><LF>.<CR><LF>")
@@ -339,31 +344,41 @@ class FrontdeskSMTP(SMTP):
         return await self._store(writer)
 
     async def _store(self, writer: SpoolWriter) -> str:
+        """Make the message durable, then answer: fsync the file and rename it into ``new/``;
+        then, side by side, fsync ``new/`` (here, in the pool thread) and commit its row and
+        task (the indexer's group commit). 250 only once both are done; 4xx if either failed.
+
+        Durability is that of doing them one after the other: until both are done nobody was
+        told 250. A row committed while the directory fsync failed (or the machine lost
+        power first) belongs to a delivery the sender retries: processing recognises the
+        duplicate, and the listener's startup sweep flags a row whose file is gone."""
         assert self.envelope is not None
         envelope = Envelope(
             mail_from=self.envelope.mail_from or "", rcpt_tos=tuple(self.envelope.rcpt_tos),
             peer=self.peer_ip or "", tls=self._tls_protocol is not None,
         )
-        committing = self.listener.submit(writer.commit, envelope=envelope)
-        stored: concurrent.futures.Future = concurrent.futures.Future()
+        indexer = self.listener.indexer
 
-        def index(committed: concurrent.futures.Future) -> None:
-            # In the pool thread: straight on to the indexer, without waking the event loop.
-            if committed.cancelled():
-                writer.discard()
-                stored.cancel()
-            elif committed.exception() is not None:
-                stored.set_exception(committed.exception())
-            else:
-                self.listener.indexer.submit(committed.result(), stored)
+        def store() -> int:
+            # In a pool thread, so the event loop is woken once per message: the row is queued
+            # for the indexer as soon as the file is in new/, the directory fsync runs while the
+            # indexer commits, and the thread waits for that commit.
+            spooled = writer.commit(envelope=envelope, sync_dir=False)
+            recorded = indexer.submit(spooled)
+            try:
+                sync_new_dir(spooled)
+            finally:
+                inbound_id = recorded.result()  # its error, if any, wins: either answers 4xx
+            return inbound_id
 
-        committing.add_done_callback(index)
+        committing = self.listener.submit(store)
         try:
-            inbound_id = await asyncio.wrap_future(stored)
+            inbound_id = await asyncio.wrap_future(committing)
         except asyncio.CancelledError:
             # The client left: a store already running finishes on its own (the sender got
             # no 250 and will retry; processing recognises the duplicate).
-            committing.cancel()
+            if committing.cancel():
+                writer.discard()
             raise
         except Exception as exc:
             logger.exception("smtp: storing a message from %s failed", self.peer_ip)
@@ -391,6 +406,7 @@ class Listener:
         self.per_ip: dict[str, int] = {}
         self._heartbeat: asyncio.Task | None = None
         self.started_at = timezone.now()
+        self.spool_problem: BaseException | None = None  # the spool could not be opened at the last look
 
     def submit(self, fn: Callable, *args, **kwargs) -> concurrent.futures.Future:
         assert self.executor is not None
@@ -438,6 +454,13 @@ class Listener:
             logger.exception("smtp: cannot write %s", smtp_status_path())
 
     def _write_status(self) -> None:
+        try:
+            spool_dirs()
+            self.spool_problem = None
+        except OSError as exc:
+            if self.spool_problem is None:
+                logger.error("smtp: the spool cannot be written: %s", exc)
+            self.spool_problem = exc
         path = smtp_status_path()
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
         tmp.write_text(json.dumps({
@@ -481,10 +504,11 @@ def serve(*, address: str, on_ready: Callable[[str], None] | None = None) -> Non
     """``frontdesk smtp``: sweep the spool, then serve until SIGINT/SIGTERM."""
     report = sweep()
     connections.close_all()
-    if report.indexed or report.tmp_removed or report.unreadable:
+    if report.indexed or report.tmp_removed or report.unreadable or report.lost:
         logger.warning(
             "smtp: spool sweep indexed %d interrupted deliveries, removed %d unacknowledged temp files, "
-            "%d unreadable envelopes", report.indexed, report.tmp_removed, len(report.unreadable),
+            "%d unreadable envelopes, flagged %d rows whose file was lost", report.indexed, report.tmp_removed,
+            len(report.unreadable), len(report.lost),
         )
     host, port = parse_address(address)
     asyncio.run(_serve(host, port, on_ready))

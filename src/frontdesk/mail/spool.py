@@ -10,10 +10,13 @@ Layout under ``spool_dir()``::
 The order of one delivery: stream to ``tmp/<uuid>`` → fsync → envelope to ``tmp/<uuid>.json``
 → rename into ``new/`` → rename the message into ``new/<sha256>.eml`` → fsync(new/) (one
 fsync covers every writer whose rename came before it: ``_DirSync``) → ``spool_index_many``:
-rows + tasks in one transaction → unlink the envelopes. A crash anywhere
-leaves either nothing acknowledged in ``tmp/`` (removed by ``sweep()``) or an envelope in
-``new/`` that ``sweep()`` turns into a row unless that row already exists. The row's
-``received_at`` is the envelope's, so the sweep recognises a delivery it must not index twice.
+rows + tasks in one transaction → unlink the envelopes. The SMTP listener runs the last two
+side by side (``commit(sync_dir=False)``, ``sync_new_dir``) and answers 250 after both. A crash
+anywhere leaves either nothing acknowledged in ``tmp/`` (removed by ``sweep()``), an envelope in
+``new/`` that ``sweep()`` turns into a row unless that row already exists, or (power lost
+before the directory fsync ended) a row without its file, never acknowledged, which
+``sweep()`` marks failed (``flag_lost_rows``). The row's ``received_at`` is the envelope's, so
+the sweep recognises a delivery it must not index twice.
 
 Every function here does blocking file and database I/O: the SMTP listener calls them in a
 thread, never on its event loop.
@@ -41,7 +44,7 @@ from django.db import connection
 from django.utils import timezone
 
 from .headers import normalize_message_id
-from .models import InboundMessage, Mailbox, spool_dir
+from .models import InboundMessage, InboundStatus, Mailbox, spool_dir
 from .services import NewInbound, inbound_store_many
 
 logger = logging.getLogger(__name__)
@@ -83,6 +86,7 @@ class Spooled:
     envelope: Envelope = field(default_factory=Envelope)
     sidecar: Path | None = None
     message_id: str = ""  # normalised, from the header block: known before processing
+    rename_ticket: int = 0  # its place among this process's renames into new/ (``sync_new_dir``)
 
 
 def spool_path(spool_name: str) -> Path:
@@ -117,24 +121,29 @@ def _fsync_dir(path: Path) -> None:
 class _DirSync:
     """fsync of ``new/`` shared by concurrent writers (group commit for the directory): a
     writer whose rename an fsync that started after it already covers does not fsync again.
-    The SMTP listener's store threads commit side by side; each needs its rename durable
-    before its row is written, and one directory fsync makes every earlier rename durable."""
+    The SMTP listener's store threads commit side by side; one directory fsync makes every
+    earlier rename durable.
+
+    Counting a rename never waits for an fsync in progress (two locks): a writer that renamed
+    while one runs is covered by the next one, which starts as soon as that one ends."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._count_lock = threading.Lock()  # held for a counter update only
+        self._sync_lock = threading.Lock()  # held for one fsync at a time
         self._renamed = 0  # renames done (a counter, per process)
         self._synced = 0  # renames covered by a finished fsync
 
     def renamed(self) -> int:
-        with self._lock:
+        with self._count_lock:
             self._renamed += 1
             return self._renamed
 
     def sync(self, path: Path, ticket: int) -> None:
-        with self._lock:
+        with self._sync_lock:
             if self._synced >= ticket:
                 return
-            covers = self._renamed  # every rename done before the fsync starts
+            with self._count_lock:
+                covers = self._renamed  # every rename done before the fsync starts
             _fsync_dir(path)
             self._synced = max(self._synced, covers)
 
@@ -162,8 +171,9 @@ def _clean(text: str) -> str:
 class SpoolWriter:
     """Receives one message in pieces into ``tmp/<uuid>``; ``commit`` makes it durable.
 
-    ``write`` only buffers (and hashes nothing): it never touches the disk, so an event loop may
-    call it; ``flush``, ``commit`` and ``discard`` do I/O. Memory stays at about one chunk:
+    Creating one and ``write`` touch no disk (the file is created by the first ``flush``, or by
+    ``commit`` for a message that fits in one chunk), so an event loop may call them; ``flush``,
+    ``commit`` and ``discard`` do I/O. Memory stays at about one chunk:
     callers flush when ``buffered`` reaches ``CHUNK_BYTES`` (``write`` flushes itself beyond
     four chunks, for callers that never do). Use as a context manager to discard on error.
     """
@@ -174,11 +184,21 @@ class SpoolWriter:
         self._buffer = bytearray()
         self._head = bytearray()  # the first HEADER_SCAN_BYTES: the Message-ID is read from them
         self._hash = hashlib.sha256()
-        tmp, self._new = spool_dirs()
+        root = spool_dir()
+        self._new = root / "new"
         self._id = uuid.uuid4().hex
         # Named by writer, so the listener's startup sweep knows which leftovers are its own.
-        self.tmp_path = tmp / f"{source}-{self._id}"
-        self._fd: int | None = _create(self.tmp_path)
+        self.tmp_path = root / "tmp" / f"{source}-{self._id}"
+        self._fd: int | None = None
+        self._state = "new"  # → "open" (file created) → "done" (committed or discarded)
+
+    def _open(self) -> int:
+        if self._state == "new":
+            spool_dirs()
+            self._fd = _create(self.tmp_path)
+            self._state = "open"
+        assert self._fd is not None, "commit or discard already called"
+        return self._fd
 
     @property
     def buffered(self) -> int:
@@ -195,23 +215,28 @@ class SpoolWriter:
             self.flush()
 
     def flush(self) -> None:
-        if self._buffer and self._fd is not None:
+        if self._buffer and self._state != "done":
             self._hash.update(self._buffer)
-            _write_all(self._fd, self._buffer)
+            _write_all(self._open(), self._buffer)
             self._buffer.clear()
 
-    def commit(self, *, envelope: Envelope) -> Spooled:
+    def commit(self, *, envelope: Envelope, sync_dir: bool = True) -> Spooled:
         """fsync the message, write its envelope beside it, rename both into ``new/``, fsync
         ``new/`` (shared with concurrent writers). On any error the temporary files are
-        removed and the error raised."""
-        assert self._fd is not None, "commit or discard already called"
+        removed and the error raised.
+
+        ``sync_dir=False`` leaves the directory fsync to the caller (``sync_new_dir``), who
+        runs it alongside recording the row and acknowledges only after both (the SMTP
+        listener). The message is already readable under its final name."""
+        assert self._state != "done", "commit or discard already called"
         tmp_sidecar = self.tmp_path.with_suffix(".json")
         sidecar: Path | None = None
         try:
+            fd = self._open()
             self.flush()
-            _fsync(self._fd)
-            os.close(self._fd)
+            _fsync(fd)
             self._fd = None
+            os.close(fd)
             sha256 = self._hash.hexdigest()
             spooled = Spooled(
                 spool_name=f"new/{sha256}.eml", sha256=sha256, size=self.size,
@@ -230,25 +255,30 @@ class SpoolWriter:
             sidecar = self._new / f"{sha256}.{self._id}.json"
             os.rename(tmp_sidecar, sidecar)
             os.rename(self.tmp_path, self._new / f"{sha256}.eml")
-            # Durable name before the row exists: one fsync of new/ covers every concurrent writer.
-            _new_dir_sync.sync(self._new, _new_dir_sync.renamed())
+            ticket = _new_dir_sync.renamed()
+            if sync_dir:
+                # Durable name before the row exists: one fsync of new/ covers every concurrent writer.
+                _new_dir_sync.sync(self._new, ticket)
+            self._state = "done"
         except BaseException:
             if sidecar is not None:
                 sidecar.unlink(missing_ok=True)
             tmp_sidecar.unlink(missing_ok=True)
             self.discard()
             raise
-        return replace(spooled, sidecar=sidecar)
+        return replace(spooled, sidecar=sidecar, rename_ticket=ticket)
 
     def discard(self) -> None:
         """Forget the message: close and remove the temporary file. Safe to call twice."""
+        created, self._state = self._state != "new", "done"
         if self._fd is not None:
             try:
                 os.close(self._fd)
             finally:
                 self._fd = None
         self._buffer.clear()
-        self.tmp_path.unlink(missing_ok=True)
+        if created:
+            self.tmp_path.unlink(missing_ok=True)
 
     def __enter__(self) -> SpoolWriter:
         return self
@@ -256,6 +286,12 @@ class SpoolWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.discard()
+
+
+def sync_new_dir(spooled: Spooled) -> None:
+    """Make the renames of ``spooled`` into ``new/`` durable (for ``commit(sync_dir=False)``):
+    one fsync of the directory, shared with every writer that renamed before it started."""
+    _new_dir_sync.sync(spool_dir() / "new", spooled.rename_ticket)
 
 
 def _sidecar_data(spooled: Spooled) -> dict:
@@ -358,6 +394,32 @@ class SweepReport:
     never_renamed: int = 0
     tmp_removed: int = 0
     unreadable: list[str] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)  # rows waiting for a message file that is gone
+
+
+LOST_ERROR = (
+    "SpoolFileMissing: the raw message is not in the spool. The listener records the row while it "
+    "makes the message's name durable and answers 250 only after both, so a crash in between "
+    "loses a delivery that was never acknowledged: the sender sends it again."
+)
+
+
+def flag_lost_rows() -> list[int]:
+    """Rows still waiting to be processed whose message file is gone, marked ``failed`` (kept,
+    visible in the unprocessed-mail list) instead of failing in a worker; returns their ids.
+    The listener commits a row while the fsync of ``new/`` runs (``smtp._store``): power lost
+    before that fsync ended can leave the row without its file, and no 250 was sent for it."""
+    missing = [
+        pk for pk, spool_name in InboundMessage.objects.filter(status=InboundStatus.RECEIVED)
+        .values_list("pk", "spool_name").iterator()
+        if not spool_path(spool_name).is_file()
+    ]
+    if missing:
+        InboundMessage.objects.filter(pk__in=missing, status=InboundStatus.RECEIVED).update(
+            status=InboundStatus.FAILED, error=LOST_ERROR, processed_at=timezone.now())
+        logger.error("spool: %d waiting messages have no file in the spool (never acknowledged): %s",
+                     len(missing), missing[:20])
+    return missing
 
 
 # Longer than any delivery takes between its first byte and its commit (the SMTP idle
@@ -375,7 +437,8 @@ def _mtime(path: Path) -> float:
 def sweep() -> SweepReport:
     """Run at startup, before accepting mail (RELIABILITY.md §2.1 step 6): index every
     delivery whose envelope is still in ``new/`` and has no row (a crash between fsync and
-    commit), and remove ``tmp/`` leftovers (never acknowledged).
+    commit), remove ``tmp/`` leftovers (never acknowledged), and flag waiting rows whose file
+    is gone (``flag_lost_rows``: a crash before the fsync of ``new/`` ended).
 
     The listener (one per spool) runs this before it accepts mail, so SMTP deliveries are
     indexed at once. IMAP pollers in the workers may be writing right now: their envelopes and
@@ -409,4 +472,5 @@ def sweep() -> SweepReport:
             inbound = spool_index(spooled=spooled)
             logger.warning("spool: indexed %s as inbound %s after an interrupted delivery", sidecar.name, inbound.pk)
             report.indexed += 1
+    report.lost = flag_lost_rows()
     return report

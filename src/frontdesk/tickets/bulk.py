@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -100,3 +101,26 @@ def ticket_create_many(*, drafts: Sequence[NewCustomerTicket]) -> list[Ticket]:
         event.opens_ticket = event.kind == EventKind.CUSTOMER_MESSAGE
         notify_subscribers(event)
     return tickets
+
+
+def record_events_many(events: Sequence[dict[str, Any]]) -> list[TicketEvent]:
+    """``timeline.record_event`` for many events (each a dict of its keyword arguments), one
+    insert for all of them; each is handed to its subscribers, in order."""
+    from frontdesk.accounts.models import Agent
+    from frontdesk.subscriptions import notify_subscribers
+
+    now = timezone.now()
+    rows = []
+    for item in events:
+        actor = item["actor"]
+        rows.append(TicketEvent(
+            ticket=item["ticket"], kind=item["kind"],
+            actor_agent=actor if isinstance(actor, Agent) else None,
+            actor_customer=actor if isinstance(actor, Customer) else None,
+            actor_system=actor if isinstance(actor, str) else "",
+            before=item.get("before"), after=item.get("after"), message=item.get("message"), created_at=now,
+        ))
+    created = TicketEvent.objects.bulk_create(rows)
+    for event in created:
+        notify_subscribers(event)
+    return created

@@ -9,14 +9,25 @@ time in ``BEGIN IMMEDIATE`` and the workers 43 %. A blocking ``flock`` waits in 
 is handed the lock as soon as it is free, so writers queue instead of starving. Every Frontdesk
 process uses this backend; another program writing to the database (the sqlite3 shell) still
 works, through SQLite's own lock and busy timeout.
+
+A connection that ``announces_writes`` (the SMTP listener's indexer) holds a shared lock on
+``<db>-writeintent`` while it waits for and holds the write lock; every other writer lets it go
+first (for at most ``YIELD_SECONDS``) before taking the lock, and a worker writing a long batch
+commits early when it sees it waiting (``write_wanted``).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import time
 
 from django.db.backends.sqlite3 import base
+
+# How long a writer that does not announce its writes (a worker) lets one that does (the SMTP
+# listener, whose senders wait for the commit) go first before it takes the lock anyway.
+YIELD_SECONDS = 0.05
+YIELD_POLL_SECONDS = 0.0005
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -44,6 +55,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.announces_writes:
             fcntl.flock(self._open_intent(), fcntl.LOCK_SH)
             self._intent_held = True
+        else:
+            # The kernel does not queue flock waiters: a worker that commits and begins again
+            # at once would often win the lock over the listener already waiting for it.
+            deadline = time.monotonic() + YIELD_SECONDS
+            while self.write_wanted() and time.monotonic() < deadline:
+                time.sleep(YIELD_POLL_SECONDS)
         if self._lock_fd is None:
             # One descriptor per connection: flock locks belong to the open file, so two
             # threads of one process exclude each other as two processes do.
