@@ -214,3 +214,56 @@ def test_it_answers_the_same_when_words_are_common(admin, agent, desk, customer,
     last = selectors.search(agent=admin, text="gizmo part", cursor=rest.next_cursor, limit=2)
     assert [t.pk for t in rest.tickets + last.tickets] == [tickets[2].pk, tickets[1].pk, tickets[0].pk]
     assert last.next_cursor is None
+
+
+@pytest.fixture(params=["walk", "candidates"])
+def shape(request, monkeypatch):
+    """PostgreSQL answers from the GIN indexes' candidates or by walking the ticket ids,
+    by its estimates (``_Postgres.few``): both shapes, forced, must give the same answers.
+    (SQLite has its own plans: the parameter only repeats the test there.)"""
+    monkeypatch.setattr(selectors._Postgres, "FETCH", 0.0 if request.param == "candidates" else 1e12)
+    return request.param
+
+
+def test_it_matches_phrases_across_the_messages_of_a_ticket(admin, agent, customer, support, shape):
+    thread = ticket_create(subject="Router keeps rebooting", requester=customer, group=support,
+                           body="The blue light blinks twice, then the router reboots.")
+    ticket_reply(ticket=thread, author=agent, body="Please send the serial number.")
+    ticket_add_note(ticket=thread, author=agent, body="Known firmware bug, fixed in version nine.")
+    apart = ticket_create(subject="Blue cable", requester=customer, group=support, body="The light is off.")
+    assert subjects(admin, '"blue light"') == ["Router keeps rebooting"]  # the first, oldest message
+    assert subjects(admin, '"serial number"') == ["Router keeps rebooting"]  # a reply
+    assert subjects(admin, '"fixed in version nine"') == ["Router keeps rebooting"]  # a note, four words
+    assert subjects(admin, '"router keeps"') == ["Router keeps rebooting"]  # the subject
+    assert subjects(admin, '"light blue"') == subjects(admin, '"blinks then"') == []  # order, adjacency
+    assert subjects(admin, '"nine version"') == subjects(admin, '"in version fixed"') == []
+    assert subjects(admin, '"blue light" "serial number" firmware') == ["Router keeps rebooting"]
+    assert subjects(admin, '"blue light" cable') == []  # every term in the same ticket
+    assert sorted(subjects(admin, "blue light")) == ["Blue cable", "Router keeps rebooting"]
+    assert subjects(admin, '"BLUE Light" rebo*') == ["Router keeps rebooting"]
+    assert apart.pk  # found by the bare words only
+
+
+def test_phrases_list_many_matches_newest_first_and_page_them(admin, customer, support, monkeypatch, shape):
+    tickets = [ticket_create(subject=f"Order {n}", requester=customer, group=support,
+                             body="The parcel arrived damaged, box crushed." if n % 2 else "Damaged box, parcel fine.")
+               for n in range(9)]
+    matching = [t.pk for t in tickets[::-1] if int(t.subject.split()[1]) % 2]  # newest first
+    monkeypatch.setattr(selectors, "RANK_LIMIT", 3)  # four matches: listed, not ranked
+    seen, cursor = [], None
+    while True:
+        page = selectors.search(agent=admin, text='"arrived damaged"', cursor=cursor, limit=2)
+        assert not page.ranked
+        seen += [t.pk for t in page.tickets]
+        if not (cursor := page.next_cursor):
+            break
+    assert seen == matching
+
+
+def test_phrases_show_a_restricted_agent_only_their_groups(outsider, agent, customer, support, billing, shape):
+    ours = ticket_create(subject="Invoice", requester=customer, group=billing, body="Wrong VAT number on it.")
+    for n in range(4):
+        ticket_create(subject=f"Invoice {n}", requester=customer, group=support, body="Wrong VAT number again.")
+    assert [t.pk for t in selectors.search(agent=outsider, text='"vat number"').tickets] == [ours.pk]
+    assert [t.pk for t in selectors.search(agent=outsider, text='"wrong vat number" invoice').tickets] == [ours.pk]
+    assert len(selectors.search(agent=agent, text='"vat number"').tickets) == 4

@@ -34,6 +34,7 @@ import binascii
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -112,12 +113,14 @@ def candidates(*, agent: Agent, query: ParsedQuery) -> QuerySet[Ticket]:
     return tickets.filter(conditions)
 
 
-def _exists_sql(tickets: QuerySet[Ticket], outer_id: str) -> tuple[str, tuple]:
+def _exists_sql(tickets: QuerySet[Ticket], outer_id: str, *, probe: bool = False) -> tuple[str, tuple]:
     """``EXISTS (…)`` for ``tickets`` correlated on ``outer_id`` (the index row's ticket id):
-    the visibility and operator conditions exactly as the ORM writes them for the inbox."""
+    the visibility and operator conditions exactly as the ORM writes them for the inbox.
+    ``probe`` (PostgreSQL): kept a subquery run per outer row (a primary-key probe, in the
+    outer rows' order) — else the planner may make it a join that walks tickets_ticket."""
     inner = tickets.filter(pk=RawSQL(outer_id, ())).order_by().values("pk")
     sql, params = inner.query.sql_with_params()
-    return f"EXISTS ({sql})", tuple(params)
+    return f"EXISTS ({sql}{' OFFSET 0' if probe else ''})", tuple(params)
 
 
 # ---- cursors ----
@@ -153,7 +156,8 @@ class _Backend(ABC):
     @abstractmethod
     def newest(self, exists, below: int | None, limit: int) -> list[int]:
         """Visible matching ticket ids, newest first, below the keyset id ``below``.
-        ``exists(outer_id)`` gives the ``EXISTS (…)`` visibility-and-operators SQL and params."""
+        ``exists(outer_id, probe=False)`` gives the ``EXISTS (…)`` visibility-and-operators
+        SQL and params (see ``_exists_sql``)."""
 
     @abstractmethod
     def scores(self, ids: list[int]) -> dict[int, float]:
@@ -290,14 +294,100 @@ def _tsquery(terms: list[Term]) -> tuple[str, list[str]]:
     return "(" + " && ".join(parts) + ")", params
 
 
+def _index_tsquery(terms: list[Term]) -> tuple[str, list[str]]:
+    """Like ``_tsquery`` with each phrase reduced to the AND of its words: what the GIN
+    index of ``document`` answers exactly (no positions, so no re-reading of documents)."""
+    parts, params = [], []
+    for term in terms:
+        if term.prefix:
+            parts.append(f"to_tsquery('{PG_CONFIG}', %s)")
+            params.append(f"'{term.words[0]}':*")
+        else:
+            parts.append(f"plainto_tsquery('{PG_CONFIG}', %s)")
+            params.append(" ".join(term.words))
+    return "(" + " && ".join(parts) + ")", params
+
+
+def _tsquery_literal(lexemes: list[str]) -> str:
+    """``'a' & 'b'``: lexemes as they are (no parsing, no dictionary), quoted for tsquery."""
+    return " & ".join("'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes)
+
+
 class _Postgres(_Backend):
-    """One tsvector document per ticket with a GIN index (``0001_search_index``)."""
+    """One tsvector document per ticket with a GIN index (``0001_search_index``), and the
+    pairs of adjacent words of each document with another (``0004_phrase_pairs``).
+
+    Two shapes, chosen by cost from the planner's estimates of each condition alone (a word,
+    a prefix, a pair of a phrase; the smallest bounds the matches, see ``few``):
+    **candidates** — read from the GIN indexes (exact: words, prefixes and a two-word
+    phrase's pair need no positions, so no document is re-read), sorted newest first, then
+    checked one by one (visibility, and a longer phrase's positions) until the page is
+    full; **walk** — down the ticket ids with the full tsquery as a filter (PostgreSQL's own
+    plan for common words), which finds a page after a few hundred documents."""
+
+    # Relative costs, measured at a million tickets (bench/search.py, README): a walked
+    # document ~1 µs (the newest pages are in shared buffers), a fetched candidate ~8–10 µs.
+    WALK = 1.0
+    FETCH = 10.0
 
     def __init__(self, terms):
         super().__init__(terms)
         self.tsquery, self.params = _tsquery(terms)
+        self.words, self.word_params = _index_tsquery(terms)
+
+    @cached_property
+    def _pairs(self) -> list[list[str]]:
+        """Each phrase's pairs as the index stores them: the phrase read by the same parser
+        and dictionaries (``search_pairs`` of ``to_tsvector``). One query for all phrases."""
+        phrases = [" ".join(term.words) for term in self.terms if len(term.words) > 1]
+        if not phrases:
+            return []
+        columns = ", ".join([f"tsvector_to_array(search_pairs(to_tsvector('{PG_CONFIG}', %s)))"] * len(phrases))
+        return [list(found) for found in _fetch(f"SELECT {columns}", phrases)[0]]
+
+    @property
+    def pairs(self) -> str:
+        """The tsquery of every pair of every phrase ('' without phrases)."""
+        return _tsquery_literal([pair for found in self._pairs for pair in found])
+
+    @property
+    def positions(self) -> bool:
+        """Whether the candidates' positions are still to be checked: a phrase of three words
+        or more (its pairs may stand apart), or one read as fewer than two words (no pairs)."""
+        phrases = [term for term in self.terms if len(term.words) > 1]
+        return any(len(term.words) > 2 or not found for term, found in zip(phrases, self._pairs, strict=True))
+
+    @cached_property
+    def _estimates(self) -> tuple[float, float]:
+        """(documents, the planner's estimate of the fewest documents any one condition
+        allows: a word, a prefix, a pair of a phrase — an upper bound of the matches)."""
+        bounds: list[tuple[str, str]] = []
+        phrases = [term for term in self.terms if len(term.words) > 1]
+        for term in self.terms:
+            if len(term.words) == 1:
+                sql, params = _tsquery([term])
+                bounds.append((f"document @@ {sql}", params[0]))
+        for term, found in zip(phrases, self._pairs, strict=True):
+            if not found:
+                bounds.append((f"document @@ plainto_tsquery('{PG_CONFIG}', %s)", " ".join(term.words)))
+            bounds += [("pairs @@ %s::tsquery", _tsquery_literal([pair])) for pair in found]
+        sql = " UNION ALL ".join(["SELECT 1 FROM search_ticket_document"] + [
+            f"SELECT 1 FROM search_ticket_document WHERE {condition}" for condition, _ in bounds])
+        raw = _fetch(f"EXPLAIN (FORMAT JSON) {sql}", [param for _, param in bounds])[0][0]
+        plans = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plans"]
+        return plans[0]["Plan Rows"], min(plan["Plan Rows"] for plan in plans[1:])
+
+    def few(self, limit: int) -> bool:
+        """Whether reading the candidates costs less than the walk: ``FETCH`` per candidate
+        (a heap page, mostly not in shared buffers at a million tickets) against ``WALK``
+        per document walked, the walk finding ``limit`` matches the agent may see (half of
+        them, say) among documents ``candidates / documents`` of which match."""
+        documents, candidates = self._estimates
+        return candidates * candidates * self.FETCH <= 2 * limit * max(documents, 1.0) * self.WALK
 
     def newest(self, exists, below, limit):
+        if self.few(limit):
+            return self._candidates(exists, below, limit)
         sql, params = exists("search_ticket_document.ticket_id")
         keyset = "AND search_ticket_document.ticket_id < %s " if below is not None else ""
         rows = _fetch(
@@ -305,6 +395,32 @@ class _Postgres(_Backend):
             f"WHERE search_ticket_document.document @@ {self.tsquery} {keyset}AND {sql} "
             "ORDER BY search_ticket_document.ticket_id DESC LIMIT %s",
             (*self.params, *([below] if below is not None else []), *params, limit),
+        )
+        return [row[0] for row in rows]
+
+    def _candidates(self, exists, below, limit):
+        # The candidates sorted in a subquery (OFFSET 0 keeps it one), then checked lazily in
+        # that order: each check a primary-key probe (OFFSET 0 keeps each EXISTS a probe, not
+        # a join that would walk tickets_ticket), stopping at ``limit``.
+        conditions, params = [f"d.document @@ {self.words}"], list(self.word_params)
+        if self.pairs:
+            conditions.append("d.pairs @@ %s::tsquery")
+            params.append(self.pairs)
+        if below is not None:
+            conditions.append("d.ticket_id < %s")
+            params.append(below)
+        visible, extra = exists("c.ticket_id", probe=True)
+        checks = [visible]
+        check_params = list(extra)
+        if self.positions:
+            checks.insert(0, f"EXISTS (SELECT 1 FROM search_ticket_document e WHERE e.ticket_id = c.ticket_id "
+                             f"AND e.document @@ {self.tsquery} OFFSET 0)")
+            check_params = [*self.params, *check_params]
+        rows = _fetch(
+            f"SELECT c.ticket_id FROM (SELECT d.ticket_id FROM search_ticket_document d "
+            f"WHERE {' AND '.join(conditions)} ORDER BY d.ticket_id DESC OFFSET 0) c "
+            f"WHERE {' AND '.join(checks)} ORDER BY c.ticket_id DESC LIMIT %s",
+            (*params, *check_params, limit),
         )
         return [row[0] for row in rows]
 
@@ -362,8 +478,8 @@ def ticket_search(*, agent: Agent, query: ParsedQuery, cursor: str | None = None
         raise InvalidInput("The cursor is not valid; start again without it.", code="invalid_cursor")
     backend = _backend(query.terms)
 
-    def exists(outer_id: str) -> tuple[str, tuple]:
-        return _exists_sql(tickets, outer_id)
+    def exists(outer_id: str, *, probe: bool = False) -> tuple[str, tuple]:
+        return _exists_sql(tickets, outer_id, probe=probe)
 
     if kind in (None, "r"):
         # The shape is chosen by the matches this agent may see, counted no further than
