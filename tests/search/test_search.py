@@ -216,21 +216,35 @@ def test_it_answers_the_same_when_words_are_common(admin, agent, desk, customer,
     assert last.next_cursor is None
 
 
-@pytest.fixture(params=["walk", "candidates"])
+@pytest.fixture(params=["walk", "candidates", "recent"])
 def shape(request, monkeypatch):
-    """PostgreSQL answers from the GIN indexes' candidates or by walking the ticket ids,
-    by its estimates (``_Postgres.few``): both shapes, forced, must give the same answers.
-    (SQLite has its own plans: the parameter only repeats the test there.)"""
+    """PostgreSQL answers from the GIN indexes' candidates, by walking the ticket ids, or
+    from the candidates of the newest recency buckets first, by its estimates
+    (``_Postgres.newest``): each shape, forced, must give the same answers. "recent" also
+    spreads the tickets over buckets (ids 4096 apart). (SQLite has its own plans: the
+    parameter only repeats the test there.)"""
     monkeypatch.setattr(selectors._Postgres, "FETCH", 0.0 if request.param == "candidates" else 1e12)
+    monkeypatch.setattr(selectors._Postgres, "WALK_SHARE", 0.0 if request.param == "walk" else 2.0)
     return request.param
 
 
+def create(shape, **kwargs):
+    """``ticket_create``; for the "recent" shape on PostgreSQL, in the next recency bucket."""
+    from django.db import connection
+
+    if shape == "recent" and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), "
+                           "nextval(pg_get_serial_sequence('tickets_ticket', 'id')) + 4096)")
+    return ticket_create(**kwargs)
+
+
 def test_it_matches_phrases_across_the_messages_of_a_ticket(admin, agent, customer, support, shape):
-    thread = ticket_create(subject="Router keeps rebooting", requester=customer, group=support,
+    thread = create(shape, subject="Router keeps rebooting", requester=customer, group=support,
                            body="The blue light blinks twice, then the router reboots.")
     ticket_reply(ticket=thread, author=agent, body="Please send the serial number.")
     ticket_add_note(ticket=thread, author=agent, body="Known firmware bug, fixed in version nine.")
-    apart = ticket_create(subject="Blue cable", requester=customer, group=support, body="The light is off.")
+    apart = create(shape, subject="Blue cable", requester=customer, group=support, body="The light is off.")
     assert subjects(admin, '"blue light"') == ["Router keeps rebooting"]  # the first, oldest message
     assert subjects(admin, '"serial number"') == ["Router keeps rebooting"]  # a reply
     assert subjects(admin, '"fixed in version nine"') == ["Router keeps rebooting"]  # a note, four words
@@ -245,7 +259,7 @@ def test_it_matches_phrases_across_the_messages_of_a_ticket(admin, agent, custom
 
 
 def test_phrases_list_many_matches_newest_first_and_page_them(admin, customer, support, monkeypatch, shape):
-    tickets = [ticket_create(subject=f"Order {n}", requester=customer, group=support,
+    tickets = [create(shape, subject=f"Order {n}", requester=customer, group=support,
                              body="The parcel arrived damaged, box crushed." if n % 2 else "Damaged box, parcel fine.")
                for n in range(9)]
     matching = [t.pk for t in tickets[::-1] if int(t.subject.split()[1]) % 2]  # newest first
@@ -261,9 +275,28 @@ def test_phrases_list_many_matches_newest_first_and_page_them(admin, customer, s
 
 
 def test_phrases_show_a_restricted_agent_only_their_groups(outsider, agent, customer, support, billing, shape):
-    ours = ticket_create(subject="Invoice", requester=customer, group=billing, body="Wrong VAT number on it.")
+    ours = create(shape, subject="Invoice", requester=customer, group=billing, body="Wrong VAT number on it.")
     for n in range(4):
-        ticket_create(subject=f"Invoice {n}", requester=customer, group=support, body="Wrong VAT number again.")
+        create(shape, subject=f"Invoice {n}", requester=customer, group=support, body="Wrong VAT number again.")
     assert [t.pk for t in selectors.search(agent=outsider, text='"vat number"').tickets] == [ours.pk]
     assert [t.pk for t in selectors.search(agent=outsider, text='"wrong vat number" invoice').tickets] == [ours.pk]
     assert len(selectors.search(agent=agent, text='"vat number"').tickets) == 4
+    assert [t.pk for t in selectors.search(agent=outsider, text="vat wrong").tickets] == [ours.pk]
+
+
+def test_words_list_many_matches_newest_first_and_page_them(admin, outsider, customer, support, billing,
+                                                            monkeypatch, shape):
+    tickets = [create(shape, subject=f"Lamp {n}", requester=customer, group=billing if n % 3 else support,
+                      body="The lamp flickers." if n % 2 else "Lamp fine.") for n in range(10)]
+    monkeypatch.setattr(selectors, "RANK_LIMIT", 2)
+    for who, text, group in ((admin, "lamp flickers", None), (outsider, "flickers lamp", "Billing"),
+                             (admin, "lamp", None), (outsider, "lam*", "Billing")):
+        expected = [t.pk for t in tickets[::-1] if (group is None or t.group.name == group)
+                    and ("flickers" not in text or int(t.subject.split()[1]) % 2)]
+        seen, cursor = [], None
+        while True:
+            page = selectors.search(agent=who, text=text, cursor=cursor, limit=2)
+            seen += [t.pk for t in page.tickets]
+            if not (cursor := page.next_cursor):
+                break
+        assert seen == expected, text

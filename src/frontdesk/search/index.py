@@ -205,7 +205,8 @@ PG_FILL = [
     f"""INSERT INTO search_customer_document (customer_id, document)
         SELECT c.id, to_tsvector('{PG_CONFIG}', search_words(c.name || ' ' || coalesce(e.emails, '')))
         FROM customers_customer c LEFT JOIN {_EMAILS} e ON e.customer_id = c.id""",
-    "CREATE INDEX search_ticket_document_gin ON search_ticket_document USING gin (document)",
+    "CREATE INDEX search_ticket_document_gin ON search_ticket_document "
+    "USING gin ((document || search_bucket(ticket_id)))",
     "CREATE INDEX search_ticket_document_pairs_gin ON search_ticket_document USING gin (pairs)",
     "CREATE INDEX search_customer_document_gin ON search_customer_document USING gin (document)",
     "ANALYZE search_ticket_document",

@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -308,6 +309,11 @@ def _index_tsquery(terms: list[Term]) -> tuple[str, list[str]]:
     return "(" + " && ".join(parts) + ")", params
 
 
+# The expression the words index (``search_ticket_document_gin``) is built on: the document
+# and its ticket's recency bucket, a lexeme '~N' no searched word can be.
+_WORDS = "({0}.document || search_bucket({0}.ticket_id))"
+
+
 def _tsquery_literal(lexemes: list[str]) -> str:
     """``'a' & 'b'``: lexemes as they are (no parsing, no dictionary), quoted for tsquery."""
     return " & ".join("'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes)
@@ -329,6 +335,11 @@ class _Postgres(_Backend):
     # document ~1 µs (the newest pages are in shared buffers), a fetched candidate ~8–10 µs.
     WALK = 1.0
     FETCH = 10.0
+    # Candidates in this share of the documents or more: walk (a page within a few thousand).
+    WALK_SHARE = 0.05
+    # Recency buckets of the words index (migration 0004, ``search_bucket``).
+    BUCKET_BITS = 12
+    MAX_BUCKETS = 64
 
     def __init__(self, terms):
         super().__init__(terms)
@@ -366,10 +377,11 @@ class _Postgres(_Backend):
         for term in self.terms:
             if len(term.words) == 1:
                 sql, params = _tsquery([term])
-                bounds.append((f"document @@ {sql}", params[0]))
+                bounds.append((f"{_WORDS.format('search_ticket_document')} @@ {sql}", params[0]))
         for term, found in zip(phrases, self._pairs, strict=True):
             if not found:
-                bounds.append((f"document @@ plainto_tsquery('{PG_CONFIG}', %s)", " ".join(term.words)))
+                bounds.append((f"{_WORDS.format('search_ticket_document')} @@ plainto_tsquery('{PG_CONFIG}', %s)",
+                               " ".join(term.words)))
             bounds += [("pairs @@ %s::tsquery", _tsquery_literal([pair])) for pair in found]
         sql = " UNION ALL ".join(["SELECT 1 FROM search_ticket_document"] + [
             f"SELECT 1 FROM search_ticket_document WHERE {condition}" for condition, _ in bounds])
@@ -386,8 +398,14 @@ class _Postgres(_Backend):
         return candidates * candidates * self.FETCH <= 2 * limit * max(documents, 1.0) * self.WALK
 
     def newest(self, exists, below, limit):
+        documents, candidates = self._estimates
         if self.few(limit):
             return self._candidates(exists, below, limit)
+        if candidates >= self.WALK_SHARE * documents:
+            return self._walk(exists, below, limit)
+        return self._recent(exists, below, limit, candidates / max(documents, 1.0))
+
+    def _walk(self, exists, below, limit):
         sql, params = exists("search_ticket_document.ticket_id")
         keyset = "AND search_ticket_document.ticket_id < %s " if below is not None else ""
         rows = _fetch(
@@ -398,11 +416,45 @@ class _Postgres(_Backend):
         )
         return [row[0] for row in rows]
 
-    def _candidates(self, exists, below, limit):
+    def _recent(self, exists, below, limit, share):
+        """The candidates of the newest buckets first, a window of buckets at a time: the
+        first about wide enough for ``limit`` matches at ``share`` of the documents (a
+        quarter of them visible), the next sized by what the windows so far found (four
+        times wider after an empty one). The last round (window past MAX_BUCKETS or the
+        oldest ticket) takes every older candidate."""
+        if below is None:
+            top = _fetch("SELECT max(ticket_id) FROM search_ticket_document", ())[0][0]
+            if top is None:
+                return []
+        else:
+            top = below - 1
+        size = 1 << self.BUCKET_BITS
+        high = top >> self.BUCKET_BITS
+        width = max(1, math.ceil(4 * limit / share / size))
+        found: list[int] = []
+        covered = 0
+        while high >= 0 and len(found) < limit:
+            low = high - width + 1
+            if low <= 0 or width > self.MAX_BUCKETS:
+                last = (high + 1) << self.BUCKET_BITS
+                return found + self._candidates(exists, last if below is None else min(below, last),
+                                                limit - len(found))
+            found += self._candidates(exists, below, limit - len(found), buckets=range(low, high + 1))
+            covered += width
+            high = low - 1
+            # Wide enough, at the rate found so far, for what is missing (and a half more).
+            width = (math.ceil(1.5 * (limit - len(found)) * covered / len(found)) if found else 4 * width)
+        return found
+
+    def _candidates(self, exists, below, limit, buckets: range | None = None):
         # The candidates sorted in a subquery (OFFSET 0 keeps it one), then checked lazily in
         # that order: each check a primary-key probe (OFFSET 0 keeps each EXISTS a probe, not
         # a join that would walk tickets_ticket), stopping at ``limit``.
-        conditions, params = [f"d.document @@ {self.words}"], list(self.word_params)
+        words, params = self.words, list(self.word_params)
+        if buckets is not None:
+            words = f"({words} && %s::tsquery)"
+            params.append(" | ".join(f"'~{bucket}'" for bucket in buckets))
+        conditions = [f"{_WORDS.format('d')} @@ {words}"]
         if self.pairs:
             conditions.append("d.pairs @@ %s::tsquery")
             params.append(self.pairs)

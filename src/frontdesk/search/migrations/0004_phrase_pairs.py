@@ -33,24 +33,29 @@ BEGIN
   ), ''::tsvector);
 END $$;
 
--- The pairs a phrase needs, as a tsquery of quoted lexemes (AND); NULL for fewer than two
--- words. The phrase goes through to_tsvector with the index's configuration, as the
--- documents and phraseto_tsquery do.
-CREATE FUNCTION search_phrase_pairs(phrase text) RETURNS tsquery LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-  SELECT string_agg('''' || replace(replace(pair, '\\', '\\\\'), '''', '''''') || '''', ' & ')::tsquery
-  FROM unnest(tsvector_to_array(search_pairs(to_tsvector('frontdesk_search', phrase)))) pair
-$$;
-
 ALTER TABLE search_ticket_document
   ADD COLUMN pairs tsvector GENERATED ALWAYS AS (search_pairs(document)) STORED;
 CREATE INDEX search_ticket_document_pairs_gin ON search_ticket_document USING gin (pairs);
+
+-- The ticket's recency bucket (ticket ids by 4096) as one more lexeme, '~244', which no
+-- searched word can be (words are letters and digits) and which has no position (phrases
+-- and pairs never see it): "a word in the newest tickets" is an AND inside the GIN index,
+-- no heap page read for the older matches. Indexed as an expression, so nothing is stored.
+CREATE FUNCTION search_bucket(ticket bigint) RETURNS tsvector LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT array_to_tsvector(ARRAY['~' || (ticket >> 12)::text])
+$$;
+DROP INDEX search_ticket_document_gin;
+CREATE INDEX search_ticket_document_gin ON search_ticket_document
+  USING gin ((document || search_bucket(ticket_id)));
 ANALYZE search_ticket_document;
 """
 
 BACKWARDS = """
 DROP INDEX IF EXISTS search_ticket_document_pairs_gin;
 ALTER TABLE search_ticket_document DROP COLUMN IF EXISTS pairs;
-DROP FUNCTION IF EXISTS search_phrase_pairs(text), search_pairs(tsvector);
+DROP INDEX IF EXISTS search_ticket_document_gin;
+CREATE INDEX search_ticket_document_gin ON search_ticket_document USING gin (document);
+DROP FUNCTION IF EXISTS search_pairs(tsvector), search_bucket(bigint);
 """
 
 
