@@ -344,7 +344,6 @@ class _Postgres(_Backend):
     def __init__(self, terms):
         super().__init__(terms)
         self.tsquery, self.params = _tsquery(terms)
-        self.words, self.word_params = _index_tsquery(terms)
 
     @cached_property
     def _pairs(self) -> list[list[str]]:
@@ -355,6 +354,14 @@ class _Postgres(_Backend):
             return []
         columns = ", ".join([f"tsvector_to_array(search_pairs(to_tsvector('{PG_CONFIG}', %s)))"] * len(phrases))
         return [list(found) for found in _fetch(f"SELECT {columns}", phrases)[0]]
+
+    @cached_property
+    def _words(self) -> tuple[str, list[str]]:
+        """The words index's tsquery for the terms the pairs do not answer (words, prefixes,
+        a phrase without pairs): ('', []) when the pairs answer every term."""
+        phrases = iter(self._pairs)
+        rest = [term for term in self.terms if len(term.words) == 1 or not next(phrases)]
+        return _index_tsquery(rest) if rest else ("", [])
 
     @property
     def pairs(self) -> str:
@@ -450,11 +457,12 @@ class _Postgres(_Backend):
         # The candidates sorted in a subquery (OFFSET 0 keeps it one), then checked lazily in
         # that order: each check a primary-key probe (OFFSET 0 keeps each EXISTS a probe, not
         # a join that would walk tickets_ticket), stopping at ``limit``.
-        words, params = self.words, list(self.word_params)
+        words, params = self._words
+        params = list(params)
         if buckets is not None:
-            words = f"({words} && %s::tsquery)"
+            words = f"({words} && %s::tsquery)" if words else "%s::tsquery"
             params.append(" | ".join(f"'~{bucket}'" for bucket in buckets))
-        conditions = [f"{_WORDS.format('d')} @@ {words}"]
+        conditions = [f"{_WORDS.format('d')} @@ {words}"] if words else []
         if self.pairs:
             conditions.append("d.pairs @@ %s::tsquery")
             params.append(self.pairs)
