@@ -169,9 +169,10 @@ def sqlite_drop_triggers(cursor) -> None:
 # ---- PostgreSQL ----
 
 # (table, trigger): every trigger that keeps the index, including the statement-level insert
-# triggers of migration 0003.
+# triggers of migrations 0003 and 0005.
 PG_TRIGGERS = [
     ("tickets_ticket", "search_ticket_changed"),
+    ("tickets_ticket", "search_tickets_inserted"),
     ("tickets_message", "search_message_changed"),
     ("customers_customer", "search_customer_changed"),
     ("customers_customer", "search_customers_inserted"),
