@@ -93,8 +93,7 @@ def count_matches(selectors, admin, parsed) -> str:
     """Tickets matching ``parsed`` (what the administrator may see: all), up to COUNT_CAP."""
     backend = selectors._backend(parsed.terms)
     tickets = selectors.candidates(agent=admin, query=parsed)
-    found = len(backend.newest(lambda outer, probe=False: selectors._exists_sql(tickets, outer, probe=probe), None,
-                                COUNT_CAP + 1))
+    found = len(backend.newest(lambda outer, **how: selectors._exists_sql(tickets, outer, **how), None, COUNT_CAP + 1))
     return f"{COUNT_CAP:,}+" if found > COUNT_CAP else f"{found:,}"
 
 

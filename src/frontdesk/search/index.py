@@ -13,7 +13,9 @@ ticket), and "does ticket T contain word W" is a MATCH limited to T's rowid rang
 (``ticket_range``), which FTS5 answers with a seek. ``selectors`` groups rows by ticket.
 
 PostgreSQL keeps one ``tsvector`` document per ticket (``0001_search_index``); a new message
-is appended to it there. This module's rebuild and suspend work on both databases.
+is appended to it there. Its adjacent word pairs are a generated column with their own GIN
+index, and the words index holds each ticket's recency bucket (``0004_phrase_pairs``). This
+module's rebuild and suspend work on both databases.
 """
 
 # ruff: noqa: S608 — every statement here is built from constants of this module, no input.

@@ -19,6 +19,10 @@ Query shapes (each fast at a million tickets; bench/search.py measures them):
   its rows. Terms found in few rows are intersected by ticket; each common term is a MATCH
   limited to the candidate ticket's rowid range (a seek); only common terms: the first one's
   rows are walked down the rowid order (newest tickets first), stopping after a page.
+* **PostgreSQL** (``_Postgres``): words through a GIN index on the document and its recency
+  bucket, phrases through a GIN index of adjacent word pairs (``0004_phrase_pairs``); by the
+  planner's estimates, the candidates read from the indexes and checked newest first, the
+  newest buckets' candidates first, or a walk down the ticket ids for common words.
 * **Ids first, then rows**: a page of ids, then one query for those rows.
 * **Keyset pages**: the cursor carries the order it was made for and the last (score, id) or
   id, so page two keeps page one's order even if the match count crosses the limit meanwhile.
