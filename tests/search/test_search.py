@@ -126,7 +126,8 @@ def test_it_highlights_the_matching_message(admin, desk):
 
 @pytest.mark.parametrize("text", ['"', "*", '"', "NEAR(printer", "printer AND", "OR", '"printer',
                                   'pri"nter', "🙂 printer", "x" * 10_000, "printer*" * 50, "-printer",
-                                  "subject:printer", "^printer", "printer:", ":", "a@", "@", "'", "\\"])
+                                  "subject:printer", "^printer", "printer:", ":", "a@", "@", "'", "\\",
+                                  '"ŉ paper"', '"paper ŉ ŉ"', "\"o'brien paper\"", '"日本 語"', '"a\\b jam"'])
 def test_it_never_fails_on_hostile_input(admin, desk, text):
     selectors.search(agent=admin, text=text)
 
