@@ -327,13 +327,15 @@ class _Postgres(_Backend):
     """One tsvector document per ticket with a GIN index (``0001_search_index``), and the
     pairs of adjacent words of each document with another (``0004_phrase_pairs``).
 
-    Two shapes, chosen by cost from the planner's estimates of each condition alone (a word,
-    a prefix, a pair of a phrase; the smallest bounds the matches, see ``few``):
-    **candidates** — read from the GIN indexes (exact: words, prefixes and a two-word
-    phrase's pair need no positions, so no document is re-read), sorted newest first, then
-    checked one by one (visibility, and a longer phrase's positions) until the page is
-    full; **walk** — down the ticket ids with the full tsquery as a filter (PostgreSQL's own
-    plan for common words), which finds a page after a few hundred documents."""
+    Three shapes, chosen from the planner's estimates of each condition alone (a word, a
+    prefix, a pair of a phrase; the smallest bounds the matches), in ``newest``:
+    **candidates** when fetching them costs less than walking (``few``) — read from the GIN
+    indexes (exact: words, prefixes and a two-word phrase's pair need no positions, so no
+    document is re-read), sorted newest first, then checked one by one (visibility, and a
+    longer phrase's positions) until the page is full; **walk** for a share of at least
+    ``WALK_SHARE`` — down the ticket ids with the full tsquery as a filter, a page within a
+    few thousand documents; **recent** in between — the candidates of the newest recency
+    buckets first (``_recent``)."""
 
     # Relative costs, measured at a million tickets (bench/search.py, README): a walked
     # document ~1 µs (the newest pages are in shared buffers), a fetched candidate ~8–10 µs.
