@@ -194,10 +194,17 @@ class _SQLite(_Backend):
     def __init__(self, terms):
         super().__init__(terms)
         self.matches = [fts5_match([term]) for term in terms]
-        # Each term's rows, read once (up to RARE_ROWS + 1): a rare term's rowids are kept
-        # and reused (its tickets, its ranking hits); a phrase is matched by FTS5 only here.
-        self.found = [self._rows(match) for match in self.matches]
-        self.rows = [len(rowids) for rowids in self.found]
+
+    @cached_property
+    def found(self) -> list[list[int]]:
+        """Each term's rows, read once (up to RARE_ROWS + 1) and only by the ticket search
+        (not by ``customers``): a rare term's rowids are kept and reused (its tickets, its
+        ranking hits); a phrase is matched by FTS5 only here."""
+        return [self._rows(match) for match in self.matches]
+
+    @cached_property
+    def rows(self) -> list[int]:
+        return [len(rowids) for rowids in self.found]
 
     @staticmethod
     def _rows(match: str) -> list[int]:
