@@ -301,3 +301,27 @@ def test_words_list_many_matches_newest_first_and_page_them(admin, outsider, cus
             if not (cursor := page.next_cursor):
                 break
         assert seen == expected, text
+
+
+def test_words_too_long_to_pair_never_fail_a_write(admin, agent, customer, support, shape):
+    """Two adjacent 1,100-character words: as one pair they would pass PostgreSQL's 2047-byte
+    lexeme limit (left out of the pairs; the search box takes 500 characters anyway)."""
+    first, second = "k" * 1100, "m" * 1100
+    ticket = create(shape, subject="Long tokens", requester=customer, group=support, body=f"Keys {first} {second} end.")
+    ticket_reply(ticket=ticket, author=agent, body=f"{second} {first} again")
+    assert subjects(admin, '"long tokens"') == subjects(admin, "keys again") == ["Long tokens"]
+
+
+def test_pairs_too_many_to_store_mark_the_document_for_a_positions_check(db):
+    """PostgreSQL keeps a document's pairs under 1 MB (a tsvector's limit): past that the
+    pairs are the one lexeme '~all', which every phrase lookup also asks for (and then checks
+    the positions), so a write never fails and a phrase is never missed."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the pairs index is PostgreSQL's")
+    tokens = " ".join(f"{'q' * 96}{n:04d}" for n in range(6000))  # ~1.2 MB of pairs
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT search_pairs(to_tsvector('frontdesk_search', %s))::text, "
+                       "search_pairs(to_tsvector('frontdesk_search', %s))::text", [tokens, "a b a"])
+        assert cursor.fetchone() == ("'~all'", "'a b' 'b a'")

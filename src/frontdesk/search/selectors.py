@@ -337,9 +337,9 @@ class _Postgres(_Backend):
     Three shapes, chosen from the planner's estimates of each condition alone (a word, a
     prefix, a pair of a phrase; the smallest bounds the matches), in ``newest``:
     **candidates** when fetching them costs less than walking (``few``) — read from the GIN
-    indexes (exact: words, prefixes and a two-word phrase's pair need no positions, so no
-    document is re-read), sorted newest first, then checked one by one (visibility, and a
-    longer phrase's positions) until the page is full; **walk** for a share of at least
+    indexes (words, prefixes and phrases' pairs need no positions, so no document is re-read
+    to find them), sorted newest first, then checked one by one (visibility, and a phrase's
+    positions) until the page is full; **walk** for a share of at least
     ``WALK_SHARE`` — down the ticket ids with the full tsquery as a filter, a page within a
     few thousand documents; **recent** in between — the candidates of the newest recency
     buckets first (``_recent``)."""
@@ -378,15 +378,18 @@ class _Postgres(_Backend):
 
     @property
     def pairs(self) -> str:
-        """The tsquery of every pair of every phrase ('' without phrases)."""
-        return _tsquery_literal([pair for found in self._pairs for pair in found])
+        """The tsquery of every pair of every phrase, or a document marked '~all' (pairs too
+        many to store: checked by positions); '' without pairs."""
+        pairs = [pair for found in self._pairs for pair in found]
+        return f"({_tsquery_literal(pairs)}) | '~all'" if pairs else ""
 
     @property
     def positions(self) -> bool:
-        """Whether the candidates' positions are still to be checked: a phrase of three words
-        or more (its pairs may stand apart), or one read as fewer than two words (no pairs)."""
-        phrases = [term for term in self.terms if len(term.words) > 1]
-        return any(len(term.words) > 2 or not found for term, found in zip(phrases, self._pairs, strict=True))
+        """Whether the candidates' positions are checked against the document: with any
+        phrase (a longer one's pairs may stand apart; one read as fewer than two words has
+        none; a document marked '~all' has none stored). Per candidate until the page is
+        full: a primary-key probe."""
+        return any(len(term.words) > 1 for term in self.terms)
 
     @cached_property
     def _estimates(self) -> tuple[float, float]:

@@ -27,14 +27,27 @@ from django.db import migrations
 FORWARDS = """
 -- Adjacent positions of a tsvector as lexemes 'first second'. A join, not lead() over the
 -- positions: beyond position 16383 PostgreSQL piles lexemes on one position, and every pair
--- that a phrase query could match there must be kept.
+-- that a phrase query could match there must be kept. Never an error for a write: a pair
+-- longer than a lexeme may be (2047 bytes) is left out (the query leaves it out alike and
+-- checks positions instead), and pairs that would not fit a tsvector (1 MB: a huge thread of
+-- long distinct tokens) become the one lexeme '~all' — "check this document" — which every
+-- phrase lookup also asks for.
 CREATE FUNCTION search_pairs(doc tsvector) RETURNS tsvector LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  found text[];
 BEGIN
-  RETURN coalesce((
-    SELECT array_to_tsvector(array_agg(a.lexeme || ' ' || b.lexeme))
+  found := ARRAY(
+    SELECT a.lexeme || ' ' || b.lexeme
     FROM (SELECT u.lexeme, p FROM unnest(doc) u, unnest(u.positions) p) a
     JOIN (SELECT u.lexeme, p FROM unnest(doc) u, unnest(u.positions) p) b ON b.p = a.p + 1
-  ), ''::tsvector);
+    WHERE octet_length(a.lexeme) + octet_length(b.lexeme) < 2047);
+  IF (SELECT sum(octet_length(pair) + 8) FROM unnest(found) pair) > 1000000 THEN
+    found := ARRAY(SELECT DISTINCT pair FROM unnest(found) pair);
+    IF (SELECT sum(octet_length(pair) + 8) FROM unnest(found) pair) > 1000000 THEN
+      RETURN array_to_tsvector(ARRAY['~all']);
+    END IF;
+  END IF;
+  RETURN array_to_tsvector(found);
 END $$;
 
 ALTER TABLE search_ticket_document
