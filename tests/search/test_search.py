@@ -325,3 +325,32 @@ def test_pairs_too_many_to_store_mark_the_document_for_a_positions_check(db):
         cursor.execute("SELECT search_pairs(to_tsvector('frontdesk_search', %s))::text, "
                        "search_pairs(to_tsvector('frontdesk_search', %s))::text", [tokens, "a b a"])
         assert cursor.fetchone() == ("'~all'", "'a b' 'b a'")
+
+
+def test_recency_windows_use_coarse_buckets_for_aligned_runs():
+    assert selectors._buckets_tsquery(range(14, 34)) == "'~14' | '~15' | '~~1' | '~32' | '~33'"
+    assert selectors._buckets_tsquery(range(0, 16)) == "'~~0'"
+    assert selectors._buckets_tsquery(range(5, 6)) == "'~5'"
+
+
+def test_far_apart_matches_are_found_through_wide_windows(admin, customer, support, monkeypatch):
+    """PostgreSQL's recent shape: matches hundreds of buckets apart (ticket ids 300,000 apart)
+    are reached by widening windows (coarse buckets), in order, nothing skipped."""
+    from django.db import connection
+
+    monkeypatch.setattr(selectors._Postgres, "FETCH", 1e12)
+    monkeypatch.setattr(selectors._Postgres, "WALK_SHARE", 2.0)
+    tickets = []
+    for n in range(3):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), "
+                               "nextval(pg_get_serial_sequence('tickets_ticket', 'id')) + 300000)")
+        tickets.append(ticket_create(subject=f"Zeppelin {n}", requester=customer, group=support, body="Airship."))
+        ticket_create(subject=f"Other {n}", requester=customer, group=support, body="Nothing here.")
+    monkeypatch.setattr(selectors, "RANK_LIMIT", 1)
+    first = selectors.search(agent=admin, text="zeppelin airship", limit=1)
+    second = selectors.search(agent=admin, text="zeppelin airship", cursor=first.next_cursor, limit=1)
+    third = selectors.search(agent=admin, text="zeppelin airship", cursor=second.next_cursor, limit=1)
+    assert [t.pk for t in first.tickets + second.tickets + third.tickets] == [t.pk for t in tickets[::-1]]
+    assert third.next_cursor is None

@@ -325,6 +325,20 @@ def _index_tsquery(terms: list[Term]) -> tuple[str, list[str]]:
 _WORDS = "({0}.document || search_bucket({0}.ticket_id))"
 
 
+def _buckets_tsquery(buckets: range) -> str:
+    """The OR of ``buckets`` (fine, ticket ids by 4,096: '~N'), each aligned run of sixteen
+    as one coarse bucket ('~~M'): a wide window is a few posting lists, not hundreds."""
+    parts, bucket = [], buckets.start
+    while bucket < buckets.stop:
+        if bucket % 16 == 0 and bucket + 16 <= buckets.stop:
+            parts.append(f"'~~{bucket >> 4}'")
+            bucket += 16
+        else:
+            parts.append(f"'~{bucket}'")
+            bucket += 1
+    return " | ".join(parts)
+
+
 def _tsquery_literal(lexemes: list[str]) -> str:
     """``'a' & 'b'``: lexemes as they are (no parsing, no dictionary), quoted for tsquery."""
     return " & ".join("'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes)
@@ -369,48 +383,51 @@ class _Postgres(_Backend):
         return [list(found) for found in _fetch(f"SELECT {columns}", phrases)[0]]
 
     @cached_property
-    def _words(self) -> tuple[str, list[str]]:
-        """The words index's tsquery for the terms the pairs do not answer (words, prefixes,
-        a phrase without pairs): ('', []) when the pairs answer every term."""
-        phrases = iter(self._pairs)
-        rest = [term for term in self.terms if len(term.words) == 1 or not next(phrases)]
-        return _index_tsquery(rest) if rest else ("", [])
-
-    @property
-    def pairs(self) -> str:
-        """The tsquery of every pair of every phrase, or a document marked '~all' (pairs too
-        many to store: checked by positions); '' without pairs."""
-        pairs = [pair for found in self._pairs for pair in found]
-        return f"({_tsquery_literal(pairs)}) | '~all'" if pairs else ""
-
-    @property
-    def positions(self) -> bool:
-        """Whether the candidates' positions are checked against the document: with any
-        phrase (a longer one's pairs may stand apart; one read as fewer than two words has
-        none; a document marked '~all' has none stored). Per candidate until the page is
-        full: a primary-key probe."""
-        return any(len(term.words) > 1 for term in self.terms)
-
-    @cached_property
-    def _estimates(self) -> tuple[float, float]:
-        """(documents, the planner's estimate of the fewest documents any one condition
-        allows: a word, a prefix, a pair of a phrase — an upper bound of the matches)."""
-        bounds: list[tuple[str, str]] = []
+    def _plan(self) -> tuple[float, float, list[tuple[Term, float]], list[tuple[str, float]]]:
+        """(documents, the fewest documents any one condition allows — an upper bound of the
+        matches —, each word / prefix / pairless phrase with its estimate, each phrase pair
+        with its estimate): the planner's estimates, one EXPLAIN of a UNION ALL."""
+        terms: list[tuple[Term, str, str]] = []
         phrases = [term for term in self.terms if len(term.words) > 1]
         for term in self.terms:
             if len(term.words) == 1:
                 sql, params = _tsquery([term])
-                bounds.append((f"{_WORDS.format('search_ticket_document')} @@ {sql}", params[0]))
+                terms.append((term, f"{_WORDS.format('search_ticket_document')} @@ {sql}", params[0]))
         for term, found in zip(phrases, self._pairs, strict=True):
-            if not found:
-                bounds.append((f"{_WORDS.format('search_ticket_document')} @@ plainto_tsquery('{PG_CONFIG}', %s)",
-                               " ".join(term.words)))
-            bounds += [("pairs @@ %s::tsquery", _tsquery_literal([pair])) for pair in found]
+            if not found:  # read as fewer than two words: its words
+                terms.append((term, f"{_WORDS.format('search_ticket_document')} @@ plainto_tsquery('{PG_CONFIG}', %s)",
+                              " ".join(term.words)))
+        pairs = [pair for found in self._pairs for pair in found]
+        bounds = [(sql, param) for _, sql, param in terms] + [
+            ("pairs @@ %s::tsquery", _tsquery_literal([pair])) for pair in pairs]
         sql = " UNION ALL ".join(["SELECT 1 FROM search_ticket_document"] + [
             f"SELECT 1 FROM search_ticket_document WHERE {condition}" for condition, _ in bounds])
         raw = _fetch(f"EXPLAIN (FORMAT JSON) {sql}", [param for _, param in bounds])[0][0]
-        plans = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plans"]
-        return plans[0]["Plan Rows"], min(plan["Plan Rows"] for plan in plans[1:])
+        rows = [plan["Plan Rows"] for plan in (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plans"]]
+        documents, estimates = rows[0], rows[1:]
+        return (documents, min(estimates), [(term, n) for (term, _, _), n in zip(terms, estimates, strict=False)],
+                list(zip(pairs, estimates[len(terms):], strict=True)))
+
+    @property
+    def _estimates(self) -> tuple[float, float]:
+        return self._plan[0], self._plan[1]
+
+    @cached_property
+    def _index(self) -> tuple[str, list[str], str, bool]:
+        """What the candidates are read with: the words index's tsquery (the words, prefixes
+        and pairless phrases) and the pairs index's, each without the conditions found in
+        WALK_SHARE of the documents or more (a common word's posting list costs more to read
+        than checking the rarer terms' candidates: those are checked on the document, one by
+        one, as phrases' positions are), the rarest condition always kept; and whether the
+        candidates need that check."""
+        documents, fewest, terms, pairs = self._plan
+        common = self.WALK_SHARE * documents
+        kept_terms = [term for term, n in terms if n < common or n == fewest]
+        kept_pairs = [pair for pair, n in pairs if n < common or n == fewest]
+        words, params = _index_tsquery(kept_terms) if kept_terms else ("", [])
+        pairs_query = f"({_tsquery_literal(kept_pairs)}) | '~all'" if kept_pairs else ""
+        check = (len(kept_terms) < len(terms) or any(len(term.words) > 1 for term in self.terms))
+        return words, params, pairs_query, check
 
     def few(self, limit: int) -> bool:
         """Whether reading the candidates costs less than the walk: ``FETCH`` per candidate
@@ -473,22 +490,22 @@ class _Postgres(_Backend):
         # The candidates sorted in a subquery (OFFSET 0 keeps it one), then checked lazily in
         # that order: each check a primary-key probe (OFFSET 0 keeps each EXISTS a probe, not
         # a join that would walk tickets_ticket), stopping at ``limit``.
-        words, params = self._words
+        words, params, pairs, check = self._index
         params = list(params)
         if buckets is not None:
             words = f"({words} && %s::tsquery)" if words else "%s::tsquery"
-            params.append(" | ".join(f"'~{bucket}'" for bucket in buckets))
+            params.append(_buckets_tsquery(buckets))
         conditions = [f"{_WORDS.format('d')} @@ {words}"] if words else []
-        if self.pairs:
+        if pairs:
             conditions.append("d.pairs @@ %s::tsquery")
-            params.append(self.pairs)
+            params.append(pairs)
         if below is not None:
             conditions.append("d.ticket_id < %s")
             params.append(below)
         visible, extra = exists("c.ticket_id", probe=True)
         checks = [visible]
         check_params = list(extra)
-        if self.positions:
+        if check:
             checks.insert(0, f"EXISTS (SELECT 1 FROM search_ticket_document e WHERE e.ticket_id = c.ticket_id "
                              f"AND e.document @@ {self.tsquery} OFFSET 0)")
             check_params = [*self.params, *check_params]
