@@ -93,7 +93,7 @@ def count_matches(selectors, admin, parsed) -> str:
     """Tickets matching ``parsed`` (what the administrator may see: all), up to COUNT_CAP."""
     backend = selectors._backend(parsed.terms)
     tickets = selectors.candidates(agent=admin, query=parsed)
-    found = len(backend.newest(lambda outer: selectors._exists_sql(tickets, outer), None, COUNT_CAP + 1))
+    found = len(backend.newest(lambda outer, **how: selectors._exists_sql(tickets, outer, **how), None, COUNT_CAP + 1))
     return f"{COUNT_CAP:,}+" if found > COUNT_CAP else f"{found:,}"
 
 

@@ -105,7 +105,8 @@ def test_the_migration_indexes_what_was_there_before_it(admin, agent, customer, 
     from django.db import connection
 
     migrations = [import_module(f"frontdesk.search.migrations.{name}")
-                  for name in ("0001_search_index", "0002_sqlite_rows_per_message", "0003_statement_insert_triggers")]
+                  for name in ("0001_search_index", "0002_sqlite_rows_per_message", "0003_statement_insert_triggers",
+                               "0004_phrase_pairs", "0005_statement_ticket_insert")]
     editor = SimpleNamespace(connection=connection, execute=lambda sql: connection.cursor().execute(sql))
     for migration in reversed(migrations):
         migration.backwards(None, editor)
@@ -114,7 +115,7 @@ def test_the_migration_indexes_what_was_there_before_it(admin, agent, customer, 
     older = customer_create(name="Quentin Archivist", emails=["quentin@archive.example"])
     for migration in migrations:
         migration.forwards(None, editor)
-    for word in ("gramophone", "needle", "museum", "maria"):
+    for word in ("gramophone", "needle", "museum", "maria", '"ancient gramophone"', '"needle stuck"'):
         assert found(admin, word) == [old.pk], word
     assert [c.pk for c in selectors.search(agent=admin, text="archivist").customers] == [older.pk]
     ticket_reply(ticket=old, author=agent, body="Replaced the stylus.")  # and the triggers are back
@@ -131,3 +132,19 @@ def test_customers_created_in_bulk_are_indexed_with_their_addresses(admin, custo
     assert {c.name for c in selectors.search(agent=admin, text="bulk").customers} == {"Una Bulk", "Vic Bulk"}
     customer_update(customer=customer, add_emails=["maria@second.example"])
     assert found(admin, "second") == [ticket.pk]
+
+
+def test_tickets_created_in_bulk_are_indexed(admin, customer, support):
+    """One INSERT statement of many tickets (an incident's people, each with a ticket): every
+    one is found by subject and requester, and later writes to each are followed."""
+    others = customer_create(name="Xenia Bulkwell", emails=["xenia@bulk.example"])
+    tickets = Ticket.objects.bulk_create([
+        Ticket(subject=f"Outage report {n}", requester=customer if n % 2 else others, group=support,
+               status="open", channel="email") for n in range(6)])
+    assert sorted(found(admin, "outage")) == sorted(t.pk for t in tickets)
+    assert sorted(found(admin, "bulkwell outage")) == sorted(t.pk for t in tickets[::2])
+    assert sorted(found(admin, '"outage report" maria')) == sorted(t.pk for t in tickets[1::2])
+    Ticket.objects.filter(pk=tickets[0].pk).update(subject="Brownout")
+    assert found(admin, "brownout") == [tickets[0].pk] and tickets[0].pk not in found(admin, "outage")
+    Ticket.objects.filter(pk=tickets[1].pk).delete()
+    assert tickets[1].pk not in found(admin, "outage")

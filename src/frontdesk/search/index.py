@@ -13,7 +13,9 @@ ticket), and "does ticket T contain word W" is a MATCH limited to T's rowid rang
 (``ticket_range``), which FTS5 answers with a seek. ``selectors`` groups rows by ticket.
 
 PostgreSQL keeps one ``tsvector`` document per ticket (``0001_search_index``); a new message
-is appended to it there. This module's rebuild and suspend work on both databases.
+is appended to it there. Its adjacent word pairs are a generated column with their own GIN
+index, and the words index holds each ticket's recency bucket (``0004_phrase_pairs``). This
+module's rebuild and suspend work on both databases.
 """
 
 # ruff: noqa: S608 — every statement here is built from constants of this module, no input.
@@ -169,9 +171,10 @@ def sqlite_drop_triggers(cursor) -> None:
 # ---- PostgreSQL ----
 
 # (table, trigger): every trigger that keeps the index, including the statement-level insert
-# triggers of migration 0003.
+# triggers of migrations 0003 and 0005.
 PG_TRIGGERS = [
     ("tickets_ticket", "search_ticket_changed"),
+    ("tickets_ticket", "search_tickets_inserted"),
     ("tickets_message", "search_message_changed"),
     ("customers_customer", "search_customer_changed"),
     ("customers_customer", "search_customers_inserted"),
@@ -185,9 +188,11 @@ _EMAILS = ("(SELECT customer_id, string_agg(value, ' ') AS emails FROM customers
 
 # The same documents as search_ticket_refresh / search_customer_refresh, for every row at
 # once, with the GIN indexes dropped meanwhile (one sorted build beats a million inserts).
+# A ticket document's ``pairs`` (migration 0004) is a generated column: computed by the insert.
 PG_FILL = [
     "TRUNCATE search_ticket_document, search_customer_document",
     "DROP INDEX IF EXISTS search_ticket_document_gin",
+    "DROP INDEX IF EXISTS search_ticket_document_pairs_gin",
     "DROP INDEX IF EXISTS search_customer_document_gin",
     f"""INSERT INTO search_ticket_document (ticket_id, document)
         SELECT t.id,
@@ -203,7 +208,9 @@ PG_FILL = [
     f"""INSERT INTO search_customer_document (customer_id, document)
         SELECT c.id, to_tsvector('{PG_CONFIG}', search_words(c.name || ' ' || coalesce(e.emails, '')))
         FROM customers_customer c LEFT JOIN {_EMAILS} e ON e.customer_id = c.id""",
-    "CREATE INDEX search_ticket_document_gin ON search_ticket_document USING gin (document)",
+    "CREATE INDEX search_ticket_document_gin ON search_ticket_document "
+    "USING gin ((document || search_bucket(ticket_id)))",
+    "CREATE INDEX search_ticket_document_pairs_gin ON search_ticket_document USING gin (pairs)",
     "CREATE INDEX search_customer_document_gin ON search_customer_document USING gin (document)",
     "ANALYZE search_ticket_document",
     "ANALYZE search_customer_document",

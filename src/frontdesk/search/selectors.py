@@ -19,6 +19,10 @@ Query shapes (each fast at a million tickets; bench/search.py measures them):
   its rows. Terms found in few rows are intersected by ticket; each common term is a MATCH
   limited to the candidate ticket's rowid range (a seek); only common terms: the first one's
   rows are walked down the rowid order (newest tickets first), stopping after a page.
+* **PostgreSQL** (``_Postgres``): words through a GIN index on the document and its recency
+  bucket, phrases through a GIN index of adjacent word pairs (``0004_phrase_pairs``); by the
+  planner's estimates, the candidates read from the indexes and checked newest first, the
+  newest buckets' candidates first, or a walk down the ticket ids for common words.
 * **Ids first, then rows**: a page of ids, then one query for those rows.
 * **Keyset pages**: the cursor carries the order it was made for and the last (score, id) or
   id, so page two keeps page one's order even if the match count crosses the limit meanwhile.
@@ -32,8 +36,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -112,12 +118,14 @@ def candidates(*, agent: Agent, query: ParsedQuery) -> QuerySet[Ticket]:
     return tickets.filter(conditions)
 
 
-def _exists_sql(tickets: QuerySet[Ticket], outer_id: str) -> tuple[str, tuple]:
+def _exists_sql(tickets: QuerySet[Ticket], outer_id: str, *, probe: bool = False) -> tuple[str, tuple]:
     """``EXISTS (…)`` for ``tickets`` correlated on ``outer_id`` (the index row's ticket id):
-    the visibility and operator conditions exactly as the ORM writes them for the inbox."""
+    the visibility and operator conditions exactly as the ORM writes them for the inbox.
+    ``probe`` (PostgreSQL): kept a subquery run per outer row (a primary-key probe, in the
+    outer rows' order) — else the planner may make it a join that walks tickets_ticket."""
     inner = tickets.filter(pk=RawSQL(outer_id, ())).order_by().values("pk")
     sql, params = inner.query.sql_with_params()
-    return f"EXISTS ({sql})", tuple(params)
+    return f"EXISTS ({sql}{' OFFSET 0' if probe else ''})", tuple(params)
 
 
 # ---- cursors ----
@@ -153,7 +161,8 @@ class _Backend(ABC):
     @abstractmethod
     def newest(self, exists, below: int | None, limit: int) -> list[int]:
         """Visible matching ticket ids, newest first, below the keyset id ``below``.
-        ``exists(outer_id)`` gives the ``EXISTS (…)`` visibility-and-operators SQL and params."""
+        ``exists(outer_id, probe=False)`` gives the ``EXISTS (…)`` visibility-and-operators
+        SQL and params (see ``_exists_sql``)."""
 
     @abstractmethod
     def scores(self, ids: list[int]) -> dict[int, float]:
@@ -185,10 +194,17 @@ class _SQLite(_Backend):
     def __init__(self, terms):
         super().__init__(terms)
         self.matches = [fts5_match([term]) for term in terms]
-        # Each term's rows, read once (up to RARE_ROWS + 1): a rare term's rowids are kept
-        # and reused (its tickets, its ranking hits); a phrase is matched by FTS5 only here.
-        self.found = [self._rows(match) for match in self.matches]
-        self.rows = [len(rowids) for rowids in self.found]
+
+    @cached_property
+    def found(self) -> list[list[int]]:
+        """Each term's rows, read once (up to RARE_ROWS + 1) and only by the ticket search
+        (not by ``customers``): a rare term's rowids are kept and reused (its tickets, its
+        ranking hits); a phrase is matched by FTS5 only here."""
+        return [self._rows(match) for match in self.matches]
+
+    @cached_property
+    def rows(self) -> list[int]:
+        return [len(rowids) for rowids in self.found]
 
     @staticmethod
     def _rows(match: str) -> list[int]:
@@ -290,14 +306,146 @@ def _tsquery(terms: list[Term]) -> tuple[str, list[str]]:
     return "(" + " && ".join(parts) + ")", params
 
 
+def _index_tsquery(terms: list[Term]) -> tuple[str, list[str]]:
+    """Like ``_tsquery`` with each phrase reduced to the AND of its words: what the GIN
+    index of ``document`` answers exactly (no positions, so no re-reading of documents)."""
+    parts, params = [], []
+    for term in terms:
+        if term.prefix:
+            parts.append(f"to_tsquery('{PG_CONFIG}', %s)")
+            params.append(f"'{term.words[0]}':*")
+        else:
+            parts.append(f"plainto_tsquery('{PG_CONFIG}', %s)")
+            params.append(" ".join(term.words))
+    return "(" + " && ".join(parts) + ")", params
+
+
+# The expression the words index (``search_ticket_document_gin``) is built on: the document
+# and its ticket's recency bucket, a lexeme '~N' no searched word can be.
+_WORDS = "({0}.document || search_bucket({0}.ticket_id))"
+
+
+def _buckets_tsquery(buckets: range) -> str:
+    """The OR of ``buckets`` (fine, ticket ids by 4,096: '~N'), each aligned run of sixteen
+    as one coarse bucket ('~~M'): a wide window is a few posting lists, not hundreds."""
+    parts, bucket = [], buckets.start
+    while bucket < buckets.stop:
+        if bucket % 16 == 0 and bucket + 16 <= buckets.stop:
+            parts.append(f"'~~{bucket >> 4}'")
+            bucket += 16
+        else:
+            parts.append(f"'~{bucket}'")
+            bucket += 1
+    return " | ".join(parts)
+
+
+def _tsquery_literal(lexemes: list[str]) -> str:
+    """``'a' & 'b'``: lexemes as they are (no parsing, no dictionary), quoted for tsquery."""
+    return " & ".join("'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes)
+
+
 class _Postgres(_Backend):
-    """One tsvector document per ticket with a GIN index (``0001_search_index``)."""
+    """One tsvector document per ticket with a GIN index (``0001_search_index``), and the
+    pairs of adjacent words of each document with another (``0004_phrase_pairs``).
+
+    Three shapes, chosen from the planner's estimates of each condition alone (a word, a
+    prefix, a pair of a phrase; the smallest bounds the matches), in ``newest``:
+    **candidates** when fetching them costs less than walking (``few``) — read from the GIN
+    indexes (words, prefixes and phrases' pairs need no positions, so no document is re-read
+    to find them), sorted newest first, then checked one by one (visibility, and a phrase's
+    positions) until the page is full; **walk** for a share of at least
+    ``WALK_SHARE`` — down the ticket ids with the full tsquery as a filter, a page within a
+    few thousand documents; **recent** in between — the candidates of the newest recency
+    buckets first (``_recent``)."""
+
+    # Relative costs, measured at a million tickets (bench/search.py, README): a walked
+    # document ~1 µs (the newest pages are in shared buffers), a fetched candidate ~8–10 µs.
+    WALK = 1.0
+    FETCH = 10.0
+    # Candidates in this share of the documents or more: walk (a page within a few thousand).
+    WALK_SHARE = 0.05
+    # Recency buckets of the words index (migration 0004, ``search_bucket``).
+    BUCKET_BITS = 12
+    MAX_BUCKETS = 64
 
     def __init__(self, terms):
         super().__init__(terms)
         self.tsquery, self.params = _tsquery(terms)
 
+    @cached_property
+    def _pairs(self) -> list[list[str]]:
+        """Each phrase's pairs as the index stores them: the phrase read by the same parser
+        and dictionaries (``search_pairs`` of ``to_tsvector``). One query for all phrases."""
+        phrases = [" ".join(term.words) for term in self.terms if len(term.words) > 1]
+        if not phrases:
+            return []
+        columns = ", ".join([f"tsvector_to_array(search_pairs(to_tsvector('{PG_CONFIG}', %s)))"] * len(phrases))
+        return [list(found) for found in _fetch(f"SELECT {columns}", phrases)[0]]
+
+    @cached_property
+    def _plan(self) -> tuple[float, float, list[tuple[Term, float]], list[tuple[str, float]]]:
+        """(documents, the fewest documents any one condition allows — an upper bound of the
+        matches —, each word / prefix / pairless phrase with its estimate, each phrase pair
+        with its estimate): the planner's estimates, one EXPLAIN of a UNION ALL."""
+        terms: list[tuple[Term, str, str]] = []
+        phrases = [term for term in self.terms if len(term.words) > 1]
+        for term in self.terms:
+            if len(term.words) == 1:
+                sql, params = _tsquery([term])
+                terms.append((term, f"{_WORDS.format('search_ticket_document')} @@ {sql}", params[0]))
+        for term, found in zip(phrases, self._pairs, strict=True):
+            if not found:  # read as fewer than two words: its words
+                terms.append((term, f"{_WORDS.format('search_ticket_document')} @@ plainto_tsquery('{PG_CONFIG}', %s)",
+                              " ".join(term.words)))
+        pairs = [pair for found in self._pairs for pair in found]
+        bounds = [(sql, param) for _, sql, param in terms] + [
+            ("pairs @@ %s::tsquery", _tsquery_literal([pair])) for pair in pairs]
+        sql = " UNION ALL ".join(["SELECT 1 FROM search_ticket_document"] + [
+            f"SELECT 1 FROM search_ticket_document WHERE {condition}" for condition, _ in bounds])
+        raw = _fetch(f"EXPLAIN (FORMAT JSON) {sql}", [param for _, param in bounds])[0][0]
+        rows = [plan["Plan Rows"] for plan in (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Plans"]]
+        documents, estimates = rows[0], rows[1:]
+        return (documents, min(estimates), [(term, n) for (term, _, _), n in zip(terms, estimates, strict=False)],
+                list(zip(pairs, estimates[len(terms):], strict=True)))
+
+    @property
+    def _estimates(self) -> tuple[float, float]:
+        return self._plan[0], self._plan[1]
+
+    @cached_property
+    def _index(self) -> tuple[str, list[str], str, bool]:
+        """What the candidates are read with: the words index's tsquery (the words, prefixes
+        and pairless phrases) and the pairs index's, each without the conditions found in
+        WALK_SHARE of the documents or more (a common word's posting list costs more to read
+        than checking the rarer terms' candidates: those are checked on the document, one by
+        one, as phrases' positions are), the rarest condition always kept; and whether the
+        candidates need that check."""
+        documents, fewest, terms, pairs = self._plan
+        common = self.WALK_SHARE * documents
+        kept_terms = [term for term, n in terms if n < common or n == fewest]
+        kept_pairs = [pair for pair, n in pairs if n < common or n == fewest]
+        words, params = _index_tsquery(kept_terms) if kept_terms else ("", [])
+        pairs_query = f"({_tsquery_literal(kept_pairs)}) | '~all'" if kept_pairs else ""
+        check = (len(kept_terms) < len(terms) or any(len(term.words) > 1 for term in self.terms))
+        return words, params, pairs_query, check
+
+    def few(self, limit: int) -> bool:
+        """Whether reading the candidates costs less than the walk: ``FETCH`` per candidate
+        (a heap page, mostly not in shared buffers at a million tickets) against ``WALK``
+        per document walked, the walk finding ``limit`` matches the agent may see (half of
+        them, say) among documents ``candidates / documents`` of which match."""
+        documents, candidates = self._estimates
+        return candidates * candidates * self.FETCH <= 2 * limit * max(documents, 1.0) * self.WALK
+
     def newest(self, exists, below, limit):
+        documents, candidates = self._estimates
+        if self.few(limit):
+            return self._candidates(exists, below, limit)
+        if candidates >= self.WALK_SHARE * documents:
+            return self._walk(exists, below, limit)
+        return self._recent(exists, below, limit, candidates / max(documents, 1.0))
+
+    def _walk(self, exists, below, limit):
         sql, params = exists("search_ticket_document.ticket_id")
         keyset = "AND search_ticket_document.ticket_id < %s " if below is not None else ""
         rows = _fetch(
@@ -305,6 +453,67 @@ class _Postgres(_Backend):
             f"WHERE search_ticket_document.document @@ {self.tsquery} {keyset}AND {sql} "
             "ORDER BY search_ticket_document.ticket_id DESC LIMIT %s",
             (*self.params, *([below] if below is not None else []), *params, limit),
+        )
+        return [row[0] for row in rows]
+
+    def _recent(self, exists, below, limit, share):
+        """The candidates of the newest buckets first, a window of buckets at a time: the
+        first about wide enough for ``limit`` matches at ``share`` of the documents (a
+        quarter of them visible), the next sized by what the windows so far found (four
+        times wider after an empty one). The last round (window past MAX_BUCKETS or the
+        oldest ticket) takes every older candidate."""
+        if below is None:
+            top = _fetch("SELECT max(ticket_id) FROM search_ticket_document", ())[0][0]
+            if top is None:
+                return []
+        else:
+            top = below - 1
+        size = 1 << self.BUCKET_BITS
+        high = top >> self.BUCKET_BITS
+        width = max(1, math.ceil(4 * limit / share / size))
+        found: list[int] = []
+        covered = 0
+        while high >= 0 and len(found) < limit:
+            low = high - width + 1
+            if low <= 0 or width > self.MAX_BUCKETS:
+                last = (high + 1) << self.BUCKET_BITS
+                return found + self._candidates(exists, last if below is None else min(below, last),
+                                                limit - len(found))
+            found += self._candidates(exists, below, limit - len(found), buckets=range(low, high + 1))
+            covered += width
+            high = low - 1
+            # Wide enough, at the rate found so far, for what is missing (and a half more).
+            width = (math.ceil(1.5 * (limit - len(found)) * covered / len(found)) if found else 4 * width)
+        return found
+
+    def _candidates(self, exists, below, limit, buckets: range | None = None):
+        # The candidates sorted in a subquery (OFFSET 0 keeps it one), then checked lazily in
+        # that order: each check a primary-key probe (OFFSET 0 keeps each EXISTS a probe, not
+        # a join that would walk tickets_ticket), stopping at ``limit``.
+        words, params, pairs, check = self._index
+        params = list(params)
+        if buckets is not None:
+            words = f"({words} && %s::tsquery)" if words else "%s::tsquery"
+            params.append(_buckets_tsquery(buckets))
+        conditions = [f"{_WORDS.format('d')} @@ {words}"] if words else []
+        if pairs:
+            conditions.append("d.pairs @@ %s::tsquery")
+            params.append(pairs)
+        if below is not None:
+            conditions.append("d.ticket_id < %s")
+            params.append(below)
+        visible, extra = exists("c.ticket_id", probe=True)
+        checks = [visible]
+        check_params = list(extra)
+        if check:
+            checks.insert(0, f"EXISTS (SELECT 1 FROM search_ticket_document e WHERE e.ticket_id = c.ticket_id "
+                             f"AND e.document @@ {self.tsquery} OFFSET 0)")
+            check_params = [*self.params, *check_params]
+        rows = _fetch(
+            f"SELECT c.ticket_id FROM (SELECT d.ticket_id FROM search_ticket_document d "
+            f"WHERE {' AND '.join(conditions)} ORDER BY d.ticket_id DESC OFFSET 0) c "
+            f"WHERE {' AND '.join(checks)} ORDER BY c.ticket_id DESC LIMIT %s",
+            (*params, *check_params, limit),
         )
         return [row[0] for row in rows]
 
@@ -362,8 +571,8 @@ def ticket_search(*, agent: Agent, query: ParsedQuery, cursor: str | None = None
         raise InvalidInput("The cursor is not valid; start again without it.", code="invalid_cursor")
     backend = _backend(query.terms)
 
-    def exists(outer_id: str) -> tuple[str, tuple]:
-        return _exists_sql(tickets, outer_id)
+    def exists(outer_id: str, *, probe: bool = False) -> tuple[str, tuple]:
+        return _exists_sql(tickets, outer_id, probe=probe)
 
     if kind in (None, "r"):
         # The shape is chosen by the matches this agent may see, counted no further than
