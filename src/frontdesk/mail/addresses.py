@@ -30,6 +30,12 @@ def mail_domain() -> str:
     return settings.FRONTDESK_MAIL_DOMAIN or "localhost"
 
 
+def no_reply_address() -> str:
+    """The Reply-To of mail meant for agents only (approval requests, notifications): a reply to
+    it would quote a signed link, so it never becomes a ticket (``pipeline.stop_no_reply``)."""
+    return f"noreply@{mail_domain()}"
+
+
 def loop_id() -> str:
     """Our instance's value for the X-Frontdesk-Loop header."""
     return _mac("loop", "instance")[:16]

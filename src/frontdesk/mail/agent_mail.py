@@ -22,7 +22,7 @@ from frontdesk.core.tasks import enqueue_on_commit
 from frontdesk.core.text import single_line
 from frontdesk.notifications.models import Notification
 
-from .addresses import mail_domain
+from .addresses import mail_domain, no_reply_address
 from .models import OutboundKind, OutboundMessage
 from .outbound import default_from_address, ticket_inbox
 
@@ -60,7 +60,7 @@ def outbound_queue_agent_notification(*, notification_id: int) -> OutboundMessag
     outbound = OutboundMessage.objects.create(
         public_id=public_id, ticket=ticket, inbox=inbox, kind=OutboundKind.AGENT, notification=notification,
         auto_submitted="auto-generated", from_address=inbox.address if inbox else default_from_address(),
-        from_name="Frontdesk", reply_to=f"noreply@{mail_domain()}", recipient=agent.email,
+        from_name="Frontdesk", reply_to=no_reply_address(), recipient=agent.email,
         to_addresses=[agent.email], subject=single_line(notification.text, max_length=300), body_text=body,
         message_id=f"{public_id.hex}@{mail_domain()}",
     )

@@ -45,6 +45,7 @@ from .pipeline import (
     content_digest,
     look_up_senders,
     look_up_thread,
+    sent_to_no_reply,
 )
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ def opens_ticket(prepared: _Prepared) -> bool:
     if mail.in_reply_to or mail.references or mail.attachments or _SUBJECT_TAG.search(mail.subject):
         return False
     if is_own_loop(mail.headers) or too_many_hops(mail.headers) or is_delivery_report(inbound=ctx.inbound, mail=mail):
+        return False
+    if sent_to_no_reply(ctx):
         return False
     if not ctx.inbound.automated and _cc_addresses(ctx):
         return False

@@ -76,7 +76,7 @@ class InboundStatus(models.TextChoices):
     PROCESSED = "processed", "Processed"
     DUPLICATE = "duplicate", "Duplicate of an earlier message"
     BOUNCE = "bounce", "Delivery report"
-    IGNORED = "ignored", "Ignored (loop)"
+    IGNORED = "ignored", "Ignored (loop, or sent to the no-reply address)"
     FAILED = "failed", "Failed: kept raw, can be reprocessed"
 
 

@@ -34,6 +34,7 @@ from frontdesk.tickets.services import MAX_CCS, ticket_add_ccs, ticket_create, t
 from . import bounces
 from .addresses import (
     base_address,
+    no_reply_address,
     outbound_id_from_verp,
     plus_token,
     reference_from_reference_id,
@@ -140,6 +141,20 @@ def stop_loops(ctx: Context) -> None:
         ctx.done = InboundStatus.IGNORED
     elif too_many_hops(ctx.mail.headers):
         ctx.flags.append("too_many_hops")
+        ctx.done = InboundStatus.IGNORED
+
+
+def sent_to_no_reply(ctx: Context) -> bool:
+    """Whether the message went to our no-reply address and nowhere else of ours."""
+    recipients = {base_address(a) for a in (ctx.inbound.envelope_to or [*ctx.mail.to, *ctx.mail.cc]) if "@" in a}
+    return bool(recipients) and recipients == {no_reply_address().lower()}
+
+
+def stop_no_reply(ctx: Context) -> None:
+    """Mail sent only to our no-reply address answers mail meant for agents (an approval request
+    quoting the approver's signed link): kept raw and flagged, never a ticket, never answered."""
+    if sent_to_no_reply(ctx):
+        ctx.flags.append("sent_to_no_reply")
         ctx.done = InboundStatus.IGNORED
 
 
@@ -409,6 +424,7 @@ PREPARE: list[Callable[[Context], None]] = [
 STAGES: list[Callable[[Context], None]] = [
     deduplicate,
     stop_loops,
+    stop_no_reply,
     handle_bounce,
     identify_sender,
     find_thread,
