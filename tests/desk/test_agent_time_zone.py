@@ -42,6 +42,7 @@ def test_an_agent_in_tokyo_sees_the_ticket_in_tokyo_time(early_ticket, agent, li
     assert "2 Mar 2026, 01:30" in opened_at(client_for(light), early_ticket)  # the instance's: UTC
     inbox = client.get("/desk/views/unassigned/").content.decode()
     assert 'datetime="2026-03-02T10:30:00+09:00"' in inbox  # the inbox row's time
+    assert "2026-03-02 10:30 JST" in inbox  # its title names the zone, not "UTC"
 
 
 def test_without_one_an_agent_sees_the_instance_time_zone(early_ticket, agent, settings):

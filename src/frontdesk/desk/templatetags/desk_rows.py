@@ -56,7 +56,7 @@ _ROW = (
     '  <td class="col-priority"><span class="priority priority-{priority}">{priority_label}</span></td>\n'
     '  <td class="col-assignee">{assignee}\n'
     '    <div class="muted">{group}</div></td>\n'
-    '  <td class="col-updated"><time datetime="{updated_iso}" title="{updated_title} UTC">'
+    '  <td class="col-updated"><time datetime="{updated_iso}" title="{updated_title} {updated_zone}">'
     "{updated_ago} ago</time></td>\n"
     "</tr>\n"
 )
@@ -108,6 +108,8 @@ def ticket_row(ticket, selectable) -> SafeString:
         "group": escape(group_name) if group_name else "No group",
         "updated_iso": date_c(updated),
         "updated_title": date_minute(updated),
+        # The agent's own zone is active (DeskAccessMiddleware): name it, e.g. "JST" or "+0930".
+        "updated_zone": escape(timezone.localtime(updated).tzname() or ""),
         "updated_ago": escape(timesince(updated)),
     }
     return mark_safe(_ROW.format(**values))  # noqa: S308 - every value above is escaped or built by format_html
