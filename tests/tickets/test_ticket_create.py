@@ -65,15 +65,21 @@ def test_it_writes_the_events_at_once_and_queues_one_sla_task_for_the_ticket(cus
                                                                             django_assert_num_queries):
     from django_tasks_db.models import DBTaskResult
 
-    # ticket, message, both events (one insert), the SLA task, and the savepoint around it all;
-    # no look-up for a snooze or a scheduled reply the first message could end.
-    with django_assert_num_queries(6):
+    # ticket, message, both events (one insert), the savepoint around it all; the SLA task joins
+    # a waiting one or is inserted (a look-up and an insert in their own savepoint); no look-up
+    # for a snooze or a scheduled reply the first message could end.
+    with django_assert_num_queries(9):
         ticket = ticket_create(subject="Help", requester=customer, body="It broke.", group=support)
 
     tasks = list(DBTaskResult.objects.values_list("task_path", "args_kwargs"))
-    assert [path for path, _ in tasks] == ["frontdesk.sla.tasks.sla_on_ticket_event"]
+    assert [path for path, _ in tasks] == ["frontdesk.sla.tasks.sla_on_ticket_events"]
     opening = ticket.events.get(kind=EventKind.CUSTOMER_MESSAGE)
-    assert tasks[0][1]["kwargs"] == {"event_id": opening.pk}  # the later event: SLA applies both
+    assert tasks[0][1]["kwargs"] == {"event_ids": [opening.pk]}  # the later event: SLA applies both
+
+    # A second ticket while that task still waits joins it instead of queueing another.
+    second = ticket_create(subject="More", requester=customer, body="Again.", group=support)
+    [(path, arguments)] = DBTaskResult.objects.values_list("task_path", "args_kwargs")
+    assert arguments["kwargs"]["event_ids"] == [opening.pk, second.events.get(kind=EventKind.CUSTOMER_MESSAGE).pk]
 
 
 def test_it_keeps_the_ccs_event_after_created(customer, support):
