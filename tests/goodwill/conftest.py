@@ -18,6 +18,7 @@ import pytest
 from frontdesk.accounts.services import agent_create
 from frontdesk.goodwill.models import ExchangeRate, Gesture, Mandate, Voucher, WebhookEndpoint
 from frontdesk.goodwill.services import sign
+from tests.mail.helpers import RecordingRelay
 
 
 @pytest.fixture
@@ -136,3 +137,13 @@ def back_office():
     yield start
     for office in offices:
         office.close()
+
+
+@pytest.fixture
+def relay(settings):
+    """A real local SMTP server as the outbound relay; links in mail point at the test server."""
+    server = RecordingRelay().start()
+    settings.FRONTDESK_SMTP_URL = server.url
+    settings.FRONTDESK_BASE_URL = "http://testserver"
+    yield server
+    server.stop()

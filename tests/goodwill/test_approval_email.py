@@ -20,20 +20,10 @@ from frontdesk.mail.models import OutboundKind, OutboundMessage, OutboundStatus
 from frontdesk.tickets.models import TicketEvent
 from tests.conftest import run_tasks
 from tests.desk.conftest import client_for
-from tests.mail.helpers import RecordingRelay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LINK = re.compile(r"(http://testserver)?(/desk/approvals/link/[^/\s]+/)")
-
-
-@pytest.fixture
-def relay(settings):
-    server = RecordingRelay().start()
-    settings.FRONTDESK_SMTP_URL = server.url
-    settings.FRONTDESK_BASE_URL = "http://testserver"
-    yield server
-    server.stop()
 
 
 @pytest.fixture

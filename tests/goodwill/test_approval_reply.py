@@ -11,18 +11,9 @@ from frontdesk.mail.models import InboundMessage, InboundStatus, OutboundMessage
 from frontdesk.tickets.models import Ticket
 from tests.conftest import run_tasks
 from tests.mail.conftest import listener  # noqa: F401  (the real SMTP listener fixture)
-from tests.mail.helpers import RecordingRelay, mail, send
+from tests.mail.helpers import mail, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def relay(settings):
-    server = RecordingRelay().start()
-    settings.FRONTDESK_SMTP_URL = server.url
-    settings.FRONTDESK_BASE_URL = "http://testserver"
-    yield server
-    server.stop()
 
 
 def approval_mail(relay, supervisor):

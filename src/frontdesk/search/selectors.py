@@ -291,33 +291,26 @@ class _SQLite(_Backend):
         return [row[0] for row in rows]
 
 
-def _tsquery(terms: list[Term]) -> tuple[str, list[str]]:
+def _tsquery(terms: list[Term], *, positions: bool = True) -> tuple[str, list[str]]:
     """A tsquery for ``terms`` built from bound parameters: a phrase per term through
     ``phraseto_tsquery`` (which parses any text), a prefix through ``to_tsquery`` of a quoted
-    lexeme made of letters and digits only (``query.WORD``), all joined with ``&&``."""
+    lexeme made of letters and digits only (``query.WORD``), all joined with ``&&``. Without
+    ``positions`` each phrase is the AND of its words (``plainto_tsquery``): what the GIN index
+    of ``document`` answers exactly (no positions, so no re-reading of documents)."""
+    phrase = "phraseto_tsquery" if positions else "plainto_tsquery"
     parts, params = [], []
     for term in terms:
         if term.prefix:
             parts.append(f"to_tsquery('{PG_CONFIG}', %s)")
             params.append(f"'{term.words[0]}':*")
         else:
-            parts.append(f"phraseto_tsquery('{PG_CONFIG}', %s)")
+            parts.append(f"{phrase}('{PG_CONFIG}', %s)")
             params.append(" ".join(term.words))
     return "(" + " && ".join(parts) + ")", params
 
 
 def _index_tsquery(terms: list[Term]) -> tuple[str, list[str]]:
-    """Like ``_tsquery`` with each phrase reduced to the AND of its words: what the GIN
-    index of ``document`` answers exactly (no positions, so no re-reading of documents)."""
-    parts, params = [], []
-    for term in terms:
-        if term.prefix:
-            parts.append(f"to_tsquery('{PG_CONFIG}', %s)")
-            params.append(f"'{term.words[0]}':*")
-        else:
-            parts.append(f"plainto_tsquery('{PG_CONFIG}', %s)")
-            params.append(" ".join(term.words))
-    return "(" + " && ".join(parts) + ")", params
+    return _tsquery(terms, positions=False)
 
 
 # The expression the words index (``search_ticket_document_gin``) is built on: the document
