@@ -41,7 +41,9 @@ def test_sign_in_navigate_with_keys_and_bulk_assign(page, page_problems, agent, 
     expect(page.locator("tr.ticket-row")).to_have_count(4)
     expect(page.locator("#inbox-views a[aria-current=page]")).to_contain_text("Unassigned")
 
-    # j/k move the selection; Enter opens the selected ticket.
+    # j/k move the selection; Enter opens the selected ticket. Keys pressed before the deferred
+    # inbox.js has run would reach no handler: wait for the page to finish loading first.
+    page.wait_for_load_state("load")
     rows = page.locator("tr.ticket-row")
     page.keyboard.press("j")
     expect(rows.nth(0)).to_have_class(re.compile("is-selected"))
