@@ -243,37 +243,58 @@ class ClientResult:
     cpu_seconds: float
 
 
+def timed_request(connection: http.client.HTTPConnection, method: str, path: str, *, headers: dict,
+                  body: bytes | None = None, ok=(200,)) -> tuple[float, str | None]:
+    """One request on ``connection``: (seconds until the body was read, the problem or None).
+    The connection reconnects by itself when the server closed it (gunicorn's sync workers
+    close after every response; gthread workers keep it alive)."""
+    started = time.perf_counter()
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        content = response.read()
+        problem = None if response.status in ok else f"{response.status} {content[:200]!r}"
+    except (OSError, http.client.HTTPException) as exc:
+        connection.close()
+        problem = f"{type(exc).__name__}: {exc}"
+    return time.perf_counter() - started, problem
+
+
+@dataclass
+class ClientTally:
+    """What one client process saw: latencies of the answers, errors and a few of them."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    samples: list[str] = field(default_factory=list)
+    cpu_start: float = field(default_factory=time.process_time)
+
+    def add(self, elapsed: float, problem: str | None, label: str) -> None:
+        if problem is None:
+            self.latencies.append(elapsed)
+            return
+        self.errors += 1
+        if len(self.samples) < 3:
+            self.samples.append(f"{label}: {problem}")
+
+    def result(self) -> ClientResult:
+        return ClientResult(self.latencies, self.errors, self.samples, time.time(),
+                            time.process_time() - self.cpu_start)
+
+
 def run_client(job: ClientJob) -> ClientResult:
     """Sequential GETs over one connection until the deadline or the request budget."""
     headers = {"Authorization": f"Bearer {job.token}"} if job.token else {}
     connection = http.client.HTTPConnection(HOST, job.port, timeout=30)
-    latencies, errors, samples = [], 0, []
-    cpu_start = time.process_time()
+    tally = ClientTally()
     time.sleep(max(0.0, job.start_at - time.time()))
     deadline, index = job.start_at + job.duration, job.offset
-    while time.time() < deadline and len(latencies) + errors < job.max_requests:
+    while time.time() < deadline and len(tally.latencies) + tally.errors < job.max_requests:
         path = job.paths[index % len(job.paths)]
         index += 1
-        started = time.perf_counter()
-        try:
-            # Reconnects by itself when the server closed the connection (gunicorn's sync
-            # workers close after every response; gthread workers keep it alive).
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            body = response.read()
-            problem = None if response.status == 200 else f"{response.status} {body[:200]!r}"
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            problem = f"{type(exc).__name__}: {exc}"
-        elapsed = time.perf_counter() - started
-        if problem is None:
-            latencies.append(elapsed)
-        else:
-            errors += 1
-            if len(samples) < 3:
-                samples.append(f"{path}: {problem}")
+        tally.add(*timed_request(connection, "GET", path, headers=headers), path)
     connection.close()
-    return ClientResult(latencies, errors, samples, time.time(), time.process_time() - cpu_start)
+    return tally.result()
 
 
 @dataclass

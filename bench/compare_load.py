@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
-from api_latency import ClientResult
+from api_latency import ClientResult, ClientTally, timed_request
 
 HOST = "127.0.0.1"
 FORM_READY_SECONDS = 3.5  # Frontdesk refuses a contact form sent within 3 s of serving it (a bot sign)
@@ -77,8 +77,7 @@ def run_client(job: Job) -> ClientResult:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     elif target.cookie:
         headers["Cookie"] = target.cookie
-    latencies, errors, samples = [], 0, []
-    cpu_start = time.process_time()
+    tally = ClientTally()
     time.sleep(max(0.0, job.start_at - time.time()))
     deadline, index, number = job.start_at + job.duration, job.offset, 0
     connection = http.client.HTTPConnection(HOST, job.port, timeout=60)
@@ -94,24 +93,10 @@ def run_client(job: Job) -> ClientResult:
             connection.close()
             connection = http.client.HTTPConnection(HOST, job.port, timeout=60,
                                                     source_address=source_address(job.client, number))
-        started = time.perf_counter()
-        try:
-            connection.request(target.method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            content = response.read()
-            problem = None if response.status in target.ok else f"{response.status} {content[:200]!r}"
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            problem = f"{type(exc).__name__}: {exc}"
-        elapsed = time.perf_counter() - started
-        if problem is None:
-            latencies.append(elapsed)
-        else:
-            errors += 1
-            if len(samples) < 3:
-                samples.append(f"{target.method} {path}: {problem}")
+        tally.add(*timed_request(connection, target.method, path, headers=headers, body=body, ok=target.ok),
+                  f"{target.method} {path}")
     connection.close()
-    return ClientResult(latencies, errors, samples, time.time(), time.process_time() - cpu_start)
+    return tally.result()
 
 
 def drive(pool, target: Target, *, port: int, duration: float, concurrency: int) -> tuple[list[ClientResult], float]:
